@@ -1,0 +1,229 @@
+//! Code generation: the user's function, unchanged outside its body, with the body run as a
+//! traced call through `::flowtrace_runtime::__private`.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{ToTokens, quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::visit::Visit;
+use syn::{AttrStyle, Item, ItemFn, ReturnType, TraitItemFn, Type, TypeParamBound};
+
+use crate::args::Options;
+use crate::validate::{self, Param};
+
+pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
+    let options: Options = syn::parse2(attr)?;
+    let function = parse_function(item)?;
+    let params = validate::params(&function);
+    validate::validate(&function, &options, &params)?;
+    Ok(generate(&function, &options, &params))
+}
+
+/// The item as a function with a body, or an error saying what it is instead.
+fn parse_function(item: TokenStream) -> syn::Result<ItemFn> {
+    if let Ok(function) = syn::parse2::<ItemFn>(item.clone()) {
+        return Ok(function);
+    }
+    if let Ok(declaration) = syn::parse2::<TraitItemFn>(item.clone()) {
+        if declaration.default.is_none() {
+            return Err(syn::Error::new_spanned(
+                &declaration.sig.fn_token,
+                "`#[flowtrace]` needs a function body; put it on the implementation",
+            ));
+        }
+    }
+    let span = match syn::parse2::<Item>(item.clone()) {
+        Ok(other) => item_keyword_span(&other),
+        Err(_) => item
+            .into_iter()
+            .next()
+            .map_or_else(Span::call_site, |t| t.span()),
+    };
+    Err(syn::Error::new(
+        span,
+        "`#[flowtrace]` can only be applied to functions",
+    ))
+}
+
+/// The span of the keyword that says what kind of item this is (`struct`, `impl`, …).
+fn item_keyword_span(item: &Item) -> Span {
+    match item {
+        Item::Struct(i) => i.struct_token.span(),
+        Item::Enum(i) => i.enum_token.span(),
+        Item::Impl(i) => i.impl_token.span(),
+        Item::Trait(i) => i.trait_token.span(),
+        Item::Mod(i) => i.mod_token.span(),
+        Item::Const(i) => i.const_token.span(),
+        Item::Static(i) => i.static_token.span(),
+        Item::Type(i) => i.type_token.span(),
+        Item::Use(i) => i.use_token.span(),
+        Item::Union(i) => i.union_token.span(),
+        other => other.span(),
+    }
+}
+
+fn generate(function: &ItemFn, options: &Options, params: &[Param]) -> TokenStream {
+    let ItemFn {
+        attrs,
+        vis,
+        sig,
+        block,
+    } = function;
+    let outer = attrs.iter().filter(|a| matches!(a.style, AttrStyle::Outer));
+    let inner = attrs
+        .iter()
+        .filter(|a| matches!(a.style, AttrStyle::Inner(_)));
+    let name = options.name.as_ref().map_or_else(
+        || syn::ext::IdentExt::unraw(&sig.ident).to_string(),
+        |n| n.value(),
+    );
+    let max_arg_length = options
+        .max_arg_length
+        .as_ref()
+        .and_then(|n| n.base10_parse::<usize>().ok())
+        .unwrap_or(0);
+
+    let recorded: Vec<&Param> = params
+        .iter()
+        .filter(|p| options.skip_all.is_none() && !validate::is_listed(&options.skip, &p.ident))
+        .collect();
+    let fields = options.fields.iter().flatten().collect::<Vec<_>>();
+    let specs = recorded
+        .iter()
+        .map(|p| {
+            let arg_name = &p.name;
+            let redact = validate::is_listed(&options.redact, &p.ident);
+            quote!(::flowtrace_runtime::__private::ArgSpec::new(#arg_name, #redact))
+        })
+        .chain(fields.iter().map(|f| {
+            let key = syn::ext::IdentExt::unraw(&f.key).to_string();
+            quote!(::flowtrace_runtime::__private::ArgSpec::new(#key, false))
+        }));
+    let encode_args = recorded.iter().enumerate().map(|(index, p)| {
+        let ident = &p.ident;
+        quote!((&&&::flowtrace_runtime::__private::Wrap(&#ident))
+            .__flowtrace_encode(__flowtrace_args, #index);)
+    });
+    let encode_fields = fields.iter().enumerate().map(|(offset, f)| {
+        let index = recorded.len() + offset;
+        let value = &f.value;
+        quote!({
+            let __flowtrace_field = #value;
+            (&&&::flowtrace_runtime::__private::Wrap(&__flowtrace_field))
+                .__flowtrace_encode(__flowtrace_args, #index);
+        })
+    });
+    let record_result = options.ret.as_ref().map(|_| {
+        quote!(__flowtrace_call.record_result(|__flowtrace_args| {
+            #[allow(unused_imports)]
+            use ::flowtrace_runtime::__private::{EncodeDebug as _, EncodeSerialize as _, EncodeTypeName as _};
+            (&&&::flowtrace_runtime::__private::Wrap(&__flowtrace_ret))
+                .__flowtrace_encode(__flowtrace_args, 0usize);
+        });)
+    });
+    let close = quote! {
+        {
+            #[allow(unused_imports)]
+            use ::flowtrace_runtime::__private::{
+                OutcomeDebug as _, OutcomeDisplay as _, OutcomeOpaque as _, OutcomeValue as _,
+            };
+            (&&&&::flowtrace_runtime::__private::Wrap(&__flowtrace_ret))
+                .__flowtrace_close(__flowtrace_call);
+        }
+    };
+    let prologue = quote! {
+        static __FLOWTRACE_SITE: ::flowtrace_runtime::__private::CallSite =
+            ::flowtrace_runtime::__private::CallSite::new(
+                #name,
+                ::core::module_path!(),
+                ::core::file!(),
+                ::core::line!(),
+                &[#(#specs),*],
+                #max_arg_length,
+            );
+        #[allow(unused_mut)]
+        let mut __flowtrace_call = ::flowtrace_runtime::__private::enter(
+            &__FLOWTRACE_SITE,
+            #[allow(unused_variables)]
+            |__flowtrace_args| {
+                #[allow(unused_imports)]
+                use ::flowtrace_runtime::__private::{
+                    EncodeDebug as _, EncodeSerialize as _, EncodeTypeName as _,
+                };
+                #(#encode_args)*
+                #(#encode_fields)*
+            },
+        );
+    };
+    // The return type, when it can be written as a type argument: it gives the body's `return`s
+    // and `?`s their expected type, exactly as in the user's function.
+    let body_type = match &sig.output {
+        ReturnType::Default => Some(quote!(())),
+        ReturnType::Type(_, ty) if nameable(ty) => Some(ty.to_token_stream()),
+        ReturnType::Type(..) => None,
+    };
+    let turbofish = body_type.map(|ty| quote_spanned!(ty.span()=> ::<#ty, _>));
+    let body = if sig.asyncness.is_some() {
+        quote! {
+            let (__flowtrace_ret, mut __flowtrace_call) =
+                __flowtrace_call.instrument #turbofish (async move #block).await;
+            #record_result
+            #close
+            __flowtrace_ret
+        }
+    } else if returns_impl_future(&sig.output) {
+        quote! {
+            let __flowtrace_future = __flowtrace_call.run(move || #block);
+            let __flowtrace_future = __flowtrace_call.instrument(__flowtrace_future);
+            async move {
+                let (__flowtrace_ret, mut __flowtrace_call) = __flowtrace_future.await;
+                #record_result
+                #close
+                __flowtrace_ret
+            }
+        }
+    } else {
+        quote! {
+            let __flowtrace_ret = __flowtrace_call.run #turbofish (move || #block);
+            #record_result
+            #close
+            __flowtrace_ret
+        }
+    };
+    quote! {
+        #(#outer)*
+        #vis #sig {
+            #(#inner)*
+            #prologue
+            #body
+        }
+    }
+}
+
+/// False for types that cannot appear as a generic argument: `impl Trait` anywhere, and `!`.
+fn nameable(ty: &Type) -> bool {
+    struct FindImpl(bool);
+    impl Visit<'_> for FindImpl {
+        fn visit_type_impl_trait(&mut self, _: &syn::TypeImplTrait) {
+            self.0 = true;
+        }
+    }
+    if matches!(ty, Type::Never(_)) {
+        return false;
+    }
+    let mut finder = FindImpl(false);
+    finder.visit_type(ty);
+    !finder.0
+}
+
+fn returns_impl_future(output: &ReturnType) -> bool {
+    let ReturnType::Type(_, ty) = output else {
+        return false;
+    };
+    let Type::ImplTrait(bounds) = ty.as_ref() else {
+        return false;
+    };
+    bounds.bounds.iter().any(|bound| {
+        matches!(bound, TypeParamBound::Trait(t)
+            if t.path.segments.last().is_some_and(|s| s.ident == "Future"))
+    })
+}

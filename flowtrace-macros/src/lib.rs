@@ -1,0 +1,63 @@
+//! The `#[flowtrace]` attribute. Use it through `flowtrace-runtime`, which re-exports it:
+//! `use flowtrace_runtime::flowtrace;`.
+//!
+//! The macro is thin: [`args`] parses the options, [`validate`] checks them against the function,
+//! [`expand`] emits calls into `flowtrace_runtime::__private`, where all the logic lives. A misuse
+//! is one `compile_error!` spanned at the offending token, emitted next to the user's function
+//! unchanged so that nothing else cascades.
+
+mod args;
+mod expand;
+mod validate;
+
+use proc_macro::TokenStream;
+
+/// Records every call of the function as an `ENTER` and a closing record in the trace.
+///
+/// ```ignore
+/// #[flowtrace]                                    // all arguments but `self`
+/// #[flowtrace(name = "login")]                    // the `function` written in the trace
+/// #[flowtrace(skip(socket, state))]               // leave arguments out
+/// #[flowtrace(skip_all)]                          // record no argument
+/// #[flowtrace(fields(room = room.id(), n = 3))]   // extra entries in `args`
+/// #[flowtrace(ret)]                               // the return value, in EXIT's `result`
+/// #[flowtrace(redact(pin))]                       // write `"***"` for these arguments
+/// #[flowtrace(max_arg_length = 80)]               // cut longer encoded values
+/// ```
+///
+/// Applies to free functions, methods, associated functions, generic functions, `async fn`,
+/// `unsafe fn` and functions returning `impl Future` (ENTER at the call, the closing record when
+/// the future completes). Rejected, each with one error at the offending token: anything that is
+/// not a function, a function without a body, a `const fn`, an unknown or repeated option,
+/// `skip`/`redact` naming no argument (or `self`), `skip` together with `skip_all`, a `fields`
+/// key repeated or equal to a recorded argument, and `max_arg_length = 0`.
+///
+/// `fn add(a: u64, b: u64) -> u64 { a + b }` expands to, in essence:
+///
+/// ```ignore
+/// fn add(a: u64, b: u64) -> u64 {
+///     static __FLOWTRACE_SITE: CallSite = CallSite::new("add", module_path!(), file!(), line!(),
+///         &[ArgSpec::new("a", false), ArgSpec::new("b", false)], 0);
+///     let mut __flowtrace_call = enter(&__FLOWTRACE_SITE, |__flowtrace_args| {
+///         (&&&Wrap(&a)).__flowtrace_encode(__flowtrace_args, 0);   // Serialize, Debug or type name
+///         (&&&Wrap(&b)).__flowtrace_encode(__flowtrace_args, 1);
+///     });
+///     let __flowtrace_ret = __flowtrace_call.run::<u64, _>(move || { a + b });  // PANIC on unwind
+///     (&&&&Wrap(&__flowtrace_ret)).__flowtrace_close(__flowtrace_call);       // EXIT or EXCEPTION
+///     __flowtrace_ret
+/// }
+/// ```
+/// An `async fn` body runs inside `__flowtrace_call.instrument(async move { … }).await` instead,
+/// which makes the call the parent of whatever its future polls, and writes `CANCEL` if the future
+/// is dropped before completion.
+#[proc_macro_attribute]
+pub fn flowtrace(attr: TokenStream, item: TokenStream) -> TokenStream {
+    let item = proc_macro2::TokenStream::from(item);
+    expand::expand(attr.into(), item.clone())
+        .unwrap_or_else(|error| {
+            let mut out = error.into_compile_error();
+            out.extend(item);
+            out
+        })
+        .into()
+}

@@ -1,0 +1,191 @@
+//! Encoding a call's arguments (and a `ret` value) on the caller's thread.
+//!
+//! Values borrowed by the call can only be read while it runs, so they are encoded here, into
+//! one small JSON text: `{"name":value,…}`. Each value goes through `serde::Serialize` when its
+//! type implements it, else `Debug` (as a JSON string), else its type name in angle brackets —
+//! the macro picks the first that applies at compile time (see `private.rs`). Redacted names
+//! become `"***"`; a value longer than the limit is cut and marked with `…`.
+
+use std::fmt::{self, Debug, Write as _};
+
+use serde::Serialize;
+
+use crate::dispatch::Dispatch;
+use crate::site::{CallSite, Resolution};
+
+const REDACTED: &str = "\"***\"";
+const ELLIPSIS: char = '…';
+
+/// Collects the encoded arguments of one call; handed to the macro's encoding closure.
+pub struct ArgsEncoder<'a> {
+    out: Vec<u8>,
+    site: &'static CallSite,
+    /// `None` when encoding a single value (`ret`) rather than the args object.
+    resolution: Option<Resolution>,
+    dispatch: &'a Dispatch,
+    max_length: usize,
+    scratch: String,
+}
+
+impl Debug for ArgsEncoder<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ArgsEncoder").finish_non_exhaustive()
+    }
+}
+
+impl<'a> ArgsEncoder<'a> {
+    pub(crate) fn object(
+        site: &'static CallSite,
+        resolution: Resolution,
+        dispatch: &'a Dispatch,
+    ) -> Self {
+        let mut encoder = Self::new(site, Some(resolution), dispatch);
+        encoder.out.push(b'{');
+        encoder
+    }
+
+    pub(crate) fn value(site: &'static CallSite, dispatch: &'a Dispatch) -> Self {
+        Self::new(site, None, dispatch)
+    }
+
+    fn new(
+        site: &'static CallSite,
+        resolution: Option<Resolution>,
+        dispatch: &'a Dispatch,
+    ) -> Self {
+        let max_length = match site.max_arg_length {
+            0 => dispatch.max_arg_length,
+            n => n,
+        };
+        Self {
+            out: Vec::with_capacity(64),
+            site,
+            resolution,
+            dispatch,
+            max_length,
+            scratch: String::new(),
+        }
+    }
+
+    pub(crate) fn finish(mut self) -> String {
+        if self.resolution.is_some() {
+            self.out.push(b'}');
+        }
+        // Everything written is serde_json output or escaped text, so always UTF-8.
+        String::from_utf8(self.out)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+    }
+
+    /// Writes the key for argument `index`; false when its value must be redacted instead.
+    fn key(&mut self, index: usize) -> bool {
+        let Some(resolution) = self.resolution else {
+            return true;
+        };
+        if self.out.len() > 1 {
+            self.out.push(b',');
+        }
+        let name = self.site.args.get(index).map_or("?", |arg| arg.name);
+        self.out.push(b'"');
+        self.out.extend_from_slice(name.as_bytes());
+        self.out.extend_from_slice(b"\":");
+        if resolution.is_redacted(self.site, index, self.dispatch) {
+            self.out.extend_from_slice(REDACTED.as_bytes());
+            return false;
+        }
+        true
+    }
+
+    /// Encodes argument `index` with `serde::Serialize`.
+    pub fn serialize<T: Serialize + ?Sized>(&mut self, index: usize, value: &T) {
+        if !self.key(index) {
+            return;
+        }
+        let start = self.out.len();
+        if let Err(error) = serde_json::to_writer(&mut self.out, value) {
+            self.out.truncate(start);
+            self.scratch.clear();
+            let _ = write!(self.scratch, "<unserializable: {error}>");
+            self.push_text(start);
+            return;
+        }
+        if self.out.len() - start > self.max_length {
+            self.truncate_encoded(start);
+        }
+    }
+
+    /// Encodes argument `index` with `Debug`, as a JSON string.
+    pub fn debug<T: Debug + ?Sized>(&mut self, index: usize, value: &T) {
+        if !self.key(index) {
+            return;
+        }
+        self.scratch.clear();
+        let _ = write!(self.scratch, "{value:?}");
+        let start = self.out.len();
+        self.push_text(start);
+    }
+
+    /// Encodes argument `index` as `"<type name>"` when nothing else applies.
+    pub fn type_name<T: ?Sized>(&mut self, index: usize) {
+        if !self.key(index) {
+            return;
+        }
+        self.scratch.clear();
+        self.scratch.push('<');
+        self.scratch.push_str(std::any::type_name::<T>());
+        self.scratch.push('>');
+        let start = self.out.len();
+        self.push_text(start);
+    }
+
+    /// Writes `self.scratch` at `start` as a JSON string, cut to the length limit.
+    fn push_text(&mut self, start: usize) {
+        cut_chars(&mut self.scratch, self.max_length);
+        self.out.truncate(start);
+        let _ = serde_json::to_writer(&mut self.out, self.scratch.as_str());
+    }
+
+    /// Slow path for an over-long value: a string is cut inside its quotes; anything else is
+    /// replaced by its JSON text, cut, as a string.
+    #[cold]
+    fn truncate_encoded(&mut self, start: usize) {
+        let encoded = &self.out[start..];
+        let text = if encoded.first() == Some(&b'"') {
+            serde_json::from_slice::<String>(encoded).ok()
+        } else {
+            None
+        };
+        self.scratch = match text {
+            Some(text) => text,
+            None => String::from_utf8_lossy(encoded).into_owned(),
+        };
+        if self.scratch.chars().count() > self.max_length {
+            self.push_text(start);
+        }
+    }
+}
+
+/// Cuts `text` to `max` characters, marking the cut with `…`.
+fn cut_chars(text: &mut String, max: usize) {
+    if text.len() <= max {
+        return;
+    }
+    if let Some((byte, _)) = text.char_indices().nth(max) {
+        text.truncate(byte);
+        text.push(ELLIPSIS);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cut_counts_characters_not_bytes() {
+        let mut text = "héllo wörld".to_owned();
+        cut_chars(&mut text, 5);
+        assert_eq!(text, "héllo…");
+        let mut short = "ab".to_owned();
+        cut_chars(&mut short, 2);
+        assert_eq!(short, "ab");
+    }
+}

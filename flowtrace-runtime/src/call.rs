@@ -1,0 +1,248 @@
+//! One traced call from ENTER to its closing record, for sync bodies and for futures.
+//!
+//! [`enter`] writes ENTER and returns a [`Call`]. The call is closed exactly once: by
+//! [`Call::exit`] / [`Call::exception`] on return, with PANIC when the body unwinds (caught,
+//! recorded, and resumed unchanged), or with CANCEL when it is dropped still open — which is what
+//! happens to the call inside a future that is dropped before it completes.
+
+use std::any::Any;
+use std::future::Future;
+use std::panic::{self, AssertUnwindSafe};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use crate::args::ArgsEncoder;
+use crate::clock;
+use crate::dispatch::{self, Dispatch};
+use crate::record::{Event, Record};
+use crate::site::CallSite;
+
+/// An open traced call (or an inert one when tracing is off for it).
+#[derive(Debug)]
+#[must_use]
+pub struct Call {
+    site: &'static CallSite,
+    /// 0 when inert or already closed.
+    id: u64,
+    parent: u64,
+    start_micros: u64,
+    result: Option<String>,
+}
+
+/// Writes ENTER for `site` and returns the open call; `encode` records the arguments and is only
+/// run when the call is actually traced.
+#[inline]
+pub fn enter(site: &'static CallSite, encode: impl FnOnce(&mut ArgsEncoder<'_>)) -> Call {
+    let inert = Call {
+        site,
+        id: 0,
+        parent: 0,
+        start_micros: 0,
+        result: None,
+    };
+    if !dispatch::is_enabled() {
+        return inert;
+    }
+    dispatch::with_local(|local, dispatch| {
+        let resolution = site.resolve(dispatch)?;
+        let id = local.next_id();
+        let parent = local.current();
+        let args = (!site.args.is_empty()).then(|| {
+            let mut encoder = ArgsEncoder::object(site, resolution, dispatch);
+            encode(&mut encoder);
+            encoder.finish()
+        });
+        let micros = clock::now_micros();
+        dispatch.send(Record {
+            event: Event::Enter,
+            site,
+            thread: local.thread_name(),
+            id,
+            parent,
+            micros,
+            duration_micros: 0,
+            payload: args,
+        });
+        Some(Call {
+            site,
+            id,
+            parent,
+            start_micros: micros,
+            result: None,
+        })
+    })
+    .unwrap_or(inert)
+}
+
+impl Call {
+    /// Whether this call is being recorded.
+    #[inline]
+    pub fn is_active(&self) -> bool {
+        self.id != 0
+    }
+
+    /// Runs a sync body as this call: it is the parent of calls made inside, and a panic
+    /// unwinding out of it writes PANIC before it continues unchanged.
+    #[inline]
+    pub fn run<R, F: FnOnce() -> R>(&mut self, body: F) -> R {
+        if self.id == 0 {
+            return body();
+        }
+        let previous = dispatch::swap_current(self.id);
+        let outcome = panic::catch_unwind(AssertUnwindSafe(body));
+        dispatch::swap_current(previous);
+        match outcome {
+            Ok(value) => value,
+            Err(payload) => {
+                self.close(Event::Panic, Some(panic_message(payload.as_ref())));
+                panic::resume_unwind(payload)
+            }
+        }
+    }
+
+    /// Wraps a future so that it runs as this call; the output comes back with the call, to be
+    /// closed by the caller (which knows whether the output is an `Err`).
+    pub fn instrument<R, F: Future<Output = R>>(self, future: F) -> Instrumented<F> {
+        Instrumented { call: self, future }
+    }
+
+    /// Records the return value for `ret`; `encode` runs only when the call is traced.
+    #[inline]
+    pub fn record_result(&mut self, encode: impl FnOnce(&mut ArgsEncoder<'_>)) {
+        if self.id == 0 {
+            return;
+        }
+        self.result = dispatch::with_local(|_, dispatch| {
+            let mut encoder = ArgsEncoder::value(self.site, dispatch);
+            encode(&mut encoder);
+            Some(encoder.finish())
+        });
+    }
+
+    /// Closes the call with EXIT.
+    #[inline]
+    pub fn exit(mut self) {
+        if self.id != 0 {
+            let result = self.result.take();
+            self.close(Event::Exit, result);
+        }
+    }
+
+    /// Closes the call with EXCEPTION; `message` is only built when the call is traced.
+    #[inline]
+    pub fn exception(mut self, message: impl FnOnce() -> String) {
+        if self.id != 0 {
+            self.close(Event::Exception, Some(message()));
+        }
+    }
+
+    #[cold]
+    fn close_cold(&mut self, event: Event, payload: Option<String>) {
+        self.close(event, payload);
+    }
+
+    fn close(&mut self, event: Event, payload: Option<String>) {
+        let (site, id, parent, start) = (self.site, self.id, self.parent, self.start_micros);
+        self.id = 0;
+        let micros = clock::now_micros();
+        let record = |thread| Record {
+            event,
+            site,
+            thread,
+            id,
+            parent,
+            micros,
+            duration_micros: micros.saturating_sub(start),
+            payload,
+        };
+        send_closing(record);
+    }
+}
+
+/// Sends a closing record. It must reach the writer even when tracing was re-configured while
+/// the call was open, so it falls back to whatever dispatch is current.
+#[inline]
+fn send_closing(record: impl FnOnce(std::sync::Arc<str>) -> Record) {
+    let mut record = Some(record);
+    dispatch::with_local(|local, dispatch: &Dispatch| {
+        let build = record.take()?;
+        dispatch.send(build(local.thread_name()));
+        Some(())
+    });
+    if let Some(build) = record {
+        // This thread's locals are gone (it is exiting) or tracing was stopped meanwhile.
+        match dispatch::current_dispatch() {
+            Some(dispatch) => dispatch.send(build(std::sync::Arc::from("<exiting thread>"))),
+            None => crate::stats::add(&crate::stats::LOST, 1),
+        }
+    }
+}
+
+impl Drop for Call {
+    fn drop(&mut self) {
+        if self.id != 0 {
+            self.close_cold(Event::Cancel, None);
+        }
+    }
+}
+
+fn panic_message(payload: &(dyn Any + Send)) -> String {
+    if let Some(message) = payload.downcast_ref::<&str>() {
+        (*message).to_owned()
+    } else if let Some(message) = payload.downcast_ref::<String>() {
+        message.clone()
+    } else {
+        "Box<dyn Any>".to_owned()
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A future running as a traced call; see [`Call::instrument`].
+    #[derive(Debug)]
+    #[must_use = "futures do nothing unless polled"]
+    pub struct Instrumented<F> {
+        call: Call,
+        #[pin]
+        future: F,
+    }
+}
+
+impl<F: Future> Future for Instrumented<F> {
+    type Output = (F::Output, Call);
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        if this.call.id == 0 {
+            return match this.future.poll(cx) {
+                Poll::Ready(value) => Poll::Ready((value, take_call(this.call))),
+                Poll::Pending => Poll::Pending,
+            };
+        }
+        let previous = dispatch::swap_current(this.call.id);
+        let outcome = panic::catch_unwind(AssertUnwindSafe(|| this.future.poll(cx)));
+        dispatch::swap_current(previous);
+        match outcome {
+            Ok(Poll::Ready(value)) => Poll::Ready((value, take_call(this.call))),
+            Ok(Poll::Pending) => Poll::Pending,
+            Err(payload) => {
+                this.call
+                    .close(Event::Panic, Some(panic_message(payload.as_ref())));
+                panic::resume_unwind(payload)
+            }
+        }
+    }
+}
+
+/// Moves the call out of a completed future, leaving a closed one behind.
+fn take_call(call: &mut Call) -> Call {
+    std::mem::replace(
+        call,
+        Call {
+            site: call.site,
+            id: 0,
+            parent: 0,
+            start_micros: 0,
+            result: None,
+        },
+    )
+}

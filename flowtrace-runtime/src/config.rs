@@ -1,0 +1,451 @@
+//! Configuration: the `Config` builder, its defaults, and the `FLOWTRACE_*` environment.
+
+use std::ffi::OsString;
+use std::fmt;
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::error::Error;
+
+/// Where records go when nothing says otherwise.
+pub const DEFAULT_LOGFILE: &str = "flowtrace.jsonl";
+/// Default channel capacity, in records.
+pub const DEFAULT_CAPACITY: usize = 32 * 1024;
+/// Default limit for one encoded argument, in characters.
+pub const DEFAULT_MAX_ARG_LENGTH: usize = 1000;
+/// Default number of rotated files kept (`flowtrace.jsonl.1` … `.5`).
+pub const DEFAULT_MAX_FILES: usize = 5;
+/// Argument names redacted by default (case-insensitive substrings).
+pub const DEFAULT_REDACT: &[&str] = &[
+    "password",
+    "secret",
+    "token",
+    "key",
+    "authorization",
+    "cookie",
+];
+
+/// What a traced call does when the channel to the writer is full.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Overflow {
+    /// Wait for room: no record is ever lost (the default).
+    #[default]
+    Block,
+    /// Drop the record and count it; the writer then writes a `DROPPED` record with the count.
+    Drop,
+}
+
+/// Size-based rotation of the trace file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rotation {
+    /// Rotate before a write would make the file larger than this.
+    pub max_bytes: u64,
+    /// How many rotated files (`FILE.1` is the newest) are kept.
+    pub max_files: usize,
+}
+
+/// Where the writer sends the lines.
+pub(crate) enum Output {
+    File(PathBuf),
+    Stdout,
+    Writer(Box<dyn Write + Send>),
+}
+
+impl fmt::Debug for Output {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::File(path) => f.debug_tuple("File").field(path).finish(),
+            Self::Stdout => f.write_str("Stdout"),
+            Self::Writer(_) => f.write_str("Writer(..)"),
+        }
+    }
+}
+
+/// How flowtrace runs: built from defaults ([`Config::new`]) or from the environment
+/// ([`Config::from_env`]), adjusted with the builder methods, started with [`Config::init`].
+///
+/// ```no_run
+/// # fn main() -> Result<(), flowtrace_runtime::Error> {
+/// let _guard = flowtrace_runtime::Config::from_env()?
+///     .file("trace.jsonl")
+///     .rotation(64 * 1024 * 1024, 3)
+///     .init()?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+#[must_use = "a Config does nothing until `.init()` is called"]
+pub struct Config {
+    pub(crate) enabled: bool,
+    pub(crate) output: Output,
+    pub(crate) overflow: Overflow,
+    pub(crate) capacity: usize,
+    pub(crate) include_modules: Vec<String>,
+    pub(crate) exclude_modules: Vec<String>,
+    pub(crate) redact: Vec<String>,
+    pub(crate) max_arg_length: usize,
+    pub(crate) rotation: Option<Rotation>,
+    pub(crate) shutdown_timeout: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Config {
+    /// The defaults, ignoring the environment.
+    pub fn new() -> Self {
+        Self {
+            enabled: true,
+            output: Output::File(PathBuf::from(DEFAULT_LOGFILE)),
+            overflow: Overflow::Block,
+            capacity: DEFAULT_CAPACITY,
+            include_modules: Vec::new(),
+            exclude_modules: Vec::new(),
+            redact: DEFAULT_REDACT
+                .iter()
+                .map(|name| (*name).to_owned())
+                .collect(),
+            max_arg_length: DEFAULT_MAX_ARG_LENGTH,
+            rotation: None,
+            shutdown_timeout: Duration::from_secs(10),
+        }
+    }
+
+    /// The defaults overridden by every `FLOWTRACE_*` variable that is set.
+    ///
+    /// A variable with a value flowtrace cannot use is an [`Error::InvalidEnv`] naming it.
+    pub fn from_env() -> Result<Self, Error> {
+        Self::from_lookup(|name| std::env::var_os(name))
+    }
+
+    pub(crate) fn from_lookup(lookup: impl Fn(&str) -> Option<OsString>) -> Result<Self, Error> {
+        let env = Env { lookup };
+        let mut config = Self::new();
+        if let Some(path) = env.string("FLOWTRACE_LOGFILE", "a file path")? {
+            if path.is_empty() {
+                return Err(env.invalid("FLOWTRACE_LOGFILE", path, "a non-empty file path"));
+            }
+            config.output = Output::File(PathBuf::from(path));
+        }
+        if env.flag("FLOWTRACE_STDOUT")? == Some(true) {
+            config.output = Output::Stdout;
+        }
+        if let Some(enabled) = env.flag("FLOWTRACE_ENABLED")? {
+            config.enabled = enabled;
+        }
+        if let Some(list) = env.list("FLOWTRACE_PACKAGE_PREFIX")? {
+            config.include_modules = list;
+        }
+        if let Some(list) = env.list("FLOWTRACE_EXCLUDE")? {
+            config.exclude_modules = list;
+        }
+        if let Some(max) = env.positive("FLOWTRACE_MAX_ARG_LENGTH")? {
+            config.max_arg_length = max;
+        }
+        if let Some(policy) = env.string("FLOWTRACE_OVERFLOW", "`block` or `drop`")? {
+            config.overflow = match policy.to_ascii_lowercase().as_str() {
+                "block" => Overflow::Block,
+                "drop" => Overflow::Drop,
+                _ => return Err(env.invalid("FLOWTRACE_OVERFLOW", policy, "`block` or `drop`")),
+            };
+        }
+        if let Some(capacity) = env.positive("FLOWTRACE_BUFFER")? {
+            config.capacity = capacity;
+        }
+        if let Some(extra) = env.list("FLOWTRACE_REDACT")? {
+            config.redact.extend(extra);
+        }
+        let max_bytes = env.positive("FLOWTRACE_MAX_FILE_BYTES")?;
+        let max_files = env.positive("FLOWTRACE_MAX_FILES")?;
+        match (max_bytes, max_files) {
+            (Some(max_bytes), files) => {
+                config.rotation = Some(Rotation {
+                    max_bytes: max_bytes as u64,
+                    max_files: files.unwrap_or(DEFAULT_MAX_FILES),
+                });
+            }
+            (None, Some(_)) => {
+                return Err(Error::InvalidConfig(
+                    "FLOWTRACE_MAX_FILES is set but FLOWTRACE_MAX_FILE_BYTES is not: \
+                     rotation needs a size",
+                ));
+            }
+            (None, None) => {}
+        }
+        Ok(config)
+    }
+
+    /// Turns tracing on or off (`FLOWTRACE_ENABLED`). Off costs one atomic load per call.
+    pub fn enabled(mut self, enabled: bool) -> Self {
+        self.enabled = enabled;
+        self
+    }
+
+    /// Appends records to this file (`FLOWTRACE_LOGFILE`, default `flowtrace.jsonl`).
+    pub fn file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.output = Output::File(path.into());
+        self
+    }
+
+    /// Writes records to standard output instead of a file (`FLOWTRACE_STDOUT=1`).
+    pub fn stdout(mut self) -> Self {
+        self.output = Output::Stdout;
+        self
+    }
+
+    /// Writes records to any writer, e.g. an in-memory buffer in tests. The writer thread owns
+    /// it and flushes it once per batch.
+    pub fn writer(mut self, writer: impl Write + Send + 'static) -> Self {
+        self.output = Output::Writer(Box::new(writer));
+        self
+    }
+
+    /// What to do when the channel is full (`FLOWTRACE_OVERFLOW`).
+    pub fn overflow(mut self, overflow: Overflow) -> Self {
+        self.overflow = overflow;
+        self
+    }
+
+    /// Channel capacity in records (`FLOWTRACE_BUFFER`); bounds the memory tracing may hold.
+    pub fn capacity(mut self, records: usize) -> Self {
+        self.capacity = records;
+        self
+    }
+
+    /// Traces only functions whose module path starts with one of these prefixes
+    /// (`FLOWTRACE_PACKAGE_PREFIX`). Empty means every module.
+    pub fn package_prefixes<S: Into<String>>(
+        mut self,
+        prefixes: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.include_modules = prefixes.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Never traces functions whose module path starts with one of these (`FLOWTRACE_EXCLUDE`).
+    pub fn exclude<S: Into<String>>(mut self, prefixes: impl IntoIterator<Item = S>) -> Self {
+        self.exclude_modules = prefixes.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Adds argument names to redact (`FLOWTRACE_REDACT`), on top of [`DEFAULT_REDACT`].
+    pub fn redact<S: Into<String>>(mut self, names: impl IntoIterator<Item = S>) -> Self {
+        self.redact.extend(names.into_iter().map(Into::into));
+        self
+    }
+
+    /// Truncates each encoded argument to this many characters (`FLOWTRACE_MAX_ARG_LENGTH`).
+    pub fn max_arg_length(mut self, chars: usize) -> Self {
+        self.max_arg_length = chars;
+        self
+    }
+
+    /// Rotates the trace file at `max_bytes`, keeping `max_files` old files
+    /// (`FLOWTRACE_MAX_FILE_BYTES`, `FLOWTRACE_MAX_FILES`).
+    pub fn rotation(mut self, max_bytes: u64, max_files: usize) -> Self {
+        self.rotation = Some(Rotation {
+            max_bytes,
+            max_files,
+        });
+        self
+    }
+
+    /// How long dropping the guard (or process exit) waits for the writer to drain.
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.shutdown_timeout = timeout;
+        self
+    }
+
+    /// Starts the writer and returns the guard that stops it.
+    pub fn init(self) -> Result<crate::FlushGuard, Error> {
+        crate::dispatch::start(self)
+    }
+
+    pub(crate) fn validate(&self) -> Result<(), Error> {
+        if self.capacity == 0 {
+            return Err(Error::InvalidConfig(
+                "the channel capacity must be at least 1",
+            ));
+        }
+        if self.max_arg_length == 0 {
+            return Err(Error::InvalidConfig("max_arg_length must be at least 1"));
+        }
+        if let Some(rotation) = self.rotation {
+            if rotation.max_bytes == 0 || rotation.max_files == 0 {
+                return Err(Error::InvalidConfig(
+                    "rotation needs max_bytes and max_files of at least 1",
+                ));
+            }
+            if !matches!(self.output, Output::File(_)) {
+                return Err(Error::InvalidConfig(
+                    "rotation applies to a file output only",
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Reads and checks `FLOWTRACE_*` variables through an injectable lookup.
+struct Env<F> {
+    lookup: F,
+}
+
+impl<F: Fn(&str) -> Option<OsString>> Env<F> {
+    fn invalid(&self, name: &'static str, value: String, expected: &'static str) -> Error {
+        Error::InvalidEnv {
+            name,
+            value,
+            expected,
+        }
+    }
+
+    fn string(&self, name: &'static str, expected: &'static str) -> Result<Option<String>, Error> {
+        match (self.lookup)(name) {
+            None => Ok(None),
+            Some(value) => value
+                .into_string()
+                .map(Some)
+                .map_err(|raw| self.invalid(name, raw.to_string_lossy().into_owned(), expected)),
+        }
+    }
+
+    fn flag(&self, name: &'static str) -> Result<Option<bool>, Error> {
+        const EXPECTED: &str = "1/0, true/false, yes/no or on/off";
+        let Some(value) = self.string(name, EXPECTED)? else {
+            return Ok(None);
+        };
+        match value.trim().to_ascii_lowercase().as_str() {
+            "1" | "true" | "yes" | "on" => Ok(Some(true)),
+            "0" | "false" | "no" | "off" => Ok(Some(false)),
+            _ => Err(self.invalid(name, value, EXPECTED)),
+        }
+    }
+
+    fn positive(&self, name: &'static str) -> Result<Option<usize>, Error> {
+        const EXPECTED: &str = "a whole number of at least 1";
+        let Some(value) = self.string(name, EXPECTED)? else {
+            return Ok(None);
+        };
+        match value.trim().parse::<usize>() {
+            Ok(number) if number >= 1 => Ok(Some(number)),
+            _ => Err(self.invalid(name, value, EXPECTED)),
+        }
+    }
+
+    fn list(&self, name: &'static str) -> Result<Option<Vec<String>>, Error> {
+        Ok(self.string(name, "a comma-separated list")?.map(|value| {
+            value
+                .split(',')
+                .map(str::trim)
+                .filter(|item| !item.is_empty())
+                .map(str::to_owned)
+                .collect()
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn from(vars: &[(&str, &str)]) -> Result<Config, Error> {
+        let vars: Vec<(String, OsString)> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), OsString::from(v)))
+            .collect();
+        Config::from_lookup(move |name| {
+            vars.iter()
+                .find(|(key, _)| key == name)
+                .map(|(_, value)| value.clone())
+        })
+    }
+
+    #[test]
+    fn empty_environment_gives_the_defaults() {
+        let config = from(&[]).expect("defaults are valid");
+        assert!(config.enabled);
+        assert!(matches!(&config.output, Output::File(p) if p == &PathBuf::from(DEFAULT_LOGFILE)));
+        assert_eq!(config.overflow, Overflow::Block);
+        assert_eq!(config.capacity, DEFAULT_CAPACITY);
+        assert_eq!(config.max_arg_length, DEFAULT_MAX_ARG_LENGTH);
+        assert_eq!(config.rotation, None);
+        assert_eq!(config.redact.len(), DEFAULT_REDACT.len());
+    }
+
+    #[test]
+    fn every_variable_is_read() {
+        let config = from(&[
+            ("FLOWTRACE_LOGFILE", "out/trace.jsonl"),
+            ("FLOWTRACE_ENABLED", "off"),
+            ("FLOWTRACE_PACKAGE_PREFIX", "app, lib ,"),
+            ("FLOWTRACE_EXCLUDE", "app::noisy"),
+            ("FLOWTRACE_MAX_ARG_LENGTH", "12"),
+            ("FLOWTRACE_OVERFLOW", "DROP"),
+            ("FLOWTRACE_BUFFER", "64"),
+            ("FLOWTRACE_REDACT", "pin,ssn"),
+            ("FLOWTRACE_MAX_FILE_BYTES", "1000"),
+            ("FLOWTRACE_MAX_FILES", "2"),
+        ])
+        .expect("valid environment");
+        assert!(!config.enabled);
+        assert!(
+            matches!(&config.output, Output::File(p) if p == &PathBuf::from("out/trace.jsonl"))
+        );
+        assert_eq!(config.include_modules, ["app", "lib"]);
+        assert_eq!(config.exclude_modules, ["app::noisy"]);
+        assert_eq!(config.max_arg_length, 12);
+        assert_eq!(config.overflow, Overflow::Drop);
+        assert_eq!(config.capacity, 64);
+        assert!(config.redact.iter().any(|n| n == "ssn"));
+        assert_eq!(
+            config.rotation,
+            Some(Rotation {
+                max_bytes: 1000,
+                max_files: 2
+            })
+        );
+        let stdout = from(&[("FLOWTRACE_STDOUT", "1")]).expect("valid");
+        assert!(matches!(stdout.output, Output::Stdout));
+    }
+
+    #[test]
+    fn each_bad_value_names_its_variable() {
+        for (name, value) in [
+            ("FLOWTRACE_STDOUT", "maybe"),
+            ("FLOWTRACE_ENABLED", "2"),
+            ("FLOWTRACE_MAX_ARG_LENGTH", "0"),
+            ("FLOWTRACE_MAX_ARG_LENGTH", "ten"),
+            ("FLOWTRACE_OVERFLOW", "wait"),
+            ("FLOWTRACE_BUFFER", "-1"),
+            ("FLOWTRACE_MAX_FILE_BYTES", "1GB"),
+            ("FLOWTRACE_LOGFILE", ""),
+        ] {
+            let error = from(&[(name, value)]).expect_err(name);
+            let message = error.to_string();
+            assert!(message.contains(name), "{message:?} should name {name}");
+            assert!(
+                message.contains(&format!("{value:?}")),
+                "{message:?} should quote the value"
+            );
+        }
+    }
+
+    #[test]
+    fn max_files_without_max_bytes_is_an_error() {
+        let error = from(&[("FLOWTRACE_MAX_FILES", "3")]).expect_err("contradiction");
+        assert!(error.to_string().contains("FLOWTRACE_MAX_FILE_BYTES"));
+    }
+
+    #[test]
+    fn builder_rejects_zero_sizes() {
+        assert!(Config::new().capacity(0).validate().is_err());
+        assert!(Config::new().max_arg_length(0).validate().is_err());
+        assert!(Config::new().rotation(0, 1).validate().is_err());
+        assert!(Config::new().stdout().rotation(10, 1).validate().is_err());
+        assert!(Config::new().rotation(10, 1).validate().is_ok());
+    }
+}

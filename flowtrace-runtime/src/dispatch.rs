@@ -1,0 +1,298 @@
+//! The process-wide tracing state: whether tracing is on, the channel to the writer, and the
+//! per-thread caches that keep the hot path free of locks.
+//!
+//! A traced call reads one relaxed atomic (`STATE`) to learn whether tracing is on at all. When it
+//! is, everything else it needs — the sender, the thread's name, its next id, the current parent —
+//! lives in one thread-local, refreshed from the global `ACTIVE` slot (behind a mutex) only when
+//! the configuration generation changes.
+
+use std::cell::{Cell, OnceCell, RefCell};
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, Once};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use crossbeam_channel::{Receiver, SendTimeoutError, Sender, TrySendError};
+
+use crate::config::{Config, Overflow};
+use crate::error::Error;
+use crate::filter::{ModuleFilter, Redaction};
+use crate::record::{Message, Record};
+use crate::sink::Sink;
+use crate::{exit_hook, stats, writer};
+
+const UNINIT: u8 = 0;
+const ENABLED: u8 = 1;
+const DISABLED: u8 = 2;
+
+static STATE: AtomicU8 = AtomicU8::new(UNINIT);
+static GENERATION: AtomicU64 = AtomicU64::new(0);
+static NEXT_ID_BLOCK: AtomicU64 = AtomicU64::new(1);
+static ACTIVE: Mutex<Option<Active>> = Mutex::new(None);
+static HOOKS: Once = Once::new();
+
+/// Ids are handed to threads in blocks so that threads do not contend on one counter.
+const ID_BLOCK: u64 = 1024;
+
+/// What every traced call needs from the configuration, shared by all threads.
+#[derive(Debug)]
+pub(crate) struct Dispatch {
+    pub(crate) generation: u64,
+    sender: Sender<Message>,
+    overflow: Overflow,
+    pending_dropped: Arc<AtomicU64>,
+    pub(crate) filter: ModuleFilter,
+    pub(crate) redaction: Redaction,
+    pub(crate) max_arg_length: usize,
+}
+
+/// The running writer, owned by the guard (or by the exit hook when no guard was kept).
+struct Active {
+    dispatch: Arc<Dispatch>,
+    writer: JoinHandle<()>,
+    done: Receiver<()>,
+    shutdown_timeout: Duration,
+}
+
+/// The per-thread part of the state.
+pub(crate) struct Local {
+    dispatch: RefCell<Option<Arc<Dispatch>>>,
+    thread: OnceCell<Arc<str>>,
+    current: Cell<u64>,
+    next_id: Cell<u64>,
+    id_limit: Cell<u64>,
+}
+
+thread_local! {
+    static LOCAL: Local = const {
+        Local {
+            dispatch: RefCell::new(None),
+            thread: OnceCell::new(),
+            current: Cell::new(0),
+            next_id: Cell::new(0),
+            id_limit: Cell::new(0),
+        }
+    };
+}
+
+/// True when tracing is on; initialises from the environment on the very first call.
+#[inline]
+pub(crate) fn is_enabled() -> bool {
+    match STATE.load(Ordering::Relaxed) {
+        ENABLED => true,
+        DISABLED => false,
+        _ => init_lazily(),
+    }
+}
+
+/// Runs `f` with this thread's state and the current dispatch, if tracing is running.
+#[inline]
+pub(crate) fn with_local<R>(f: impl FnOnce(&Local, &Dispatch) -> Option<R>) -> Option<R> {
+    LOCAL
+        .try_with(|local| {
+            let generation = GENERATION.load(Ordering::Relaxed);
+            {
+                let cached = local.dispatch.borrow();
+                if let Some(dispatch) = cached.as_deref() {
+                    if dispatch.generation == generation {
+                        return f(local, dispatch);
+                    }
+                }
+            }
+            let fresh = current_dispatch()?;
+            let result = f(local, &fresh);
+            *local.dispatch.borrow_mut() = Some(fresh);
+            result
+        })
+        .ok()
+        .flatten()
+}
+
+/// The id of the traced call running on this thread (0 outside any), replaced by `id`.
+#[inline]
+pub(crate) fn swap_current(id: u64) -> u64 {
+    LOCAL
+        .try_with(|local| local.current.replace(id))
+        .unwrap_or(0)
+}
+
+impl Local {
+    #[inline]
+    pub(crate) fn current(&self) -> u64 {
+        self.current.get()
+    }
+
+    #[inline]
+    pub(crate) fn next_id(&self) -> u64 {
+        let id = self.next_id.get();
+        if id < self.id_limit.get() {
+            self.next_id.set(id + 1);
+            return id;
+        }
+        let start = NEXT_ID_BLOCK.fetch_add(ID_BLOCK, Ordering::Relaxed);
+        self.next_id.set(start + 1);
+        self.id_limit.set(start + ID_BLOCK);
+        start
+    }
+
+    #[inline]
+    pub(crate) fn thread_name(&self) -> Arc<str> {
+        self.thread
+            .get_or_init(|| {
+                let thread = std::thread::current();
+                match thread.name() {
+                    Some(name) => Arc::from(name),
+                    None => Arc::from(format!("{:?}", thread.id())),
+                }
+            })
+            .clone()
+    }
+}
+
+impl Dispatch {
+    /// Hands a record to the writer according to the overflow policy.
+    #[inline]
+    pub(crate) fn send(&self, record: Record) {
+        match self.overflow {
+            Overflow::Block => {
+                if self.sender.send(Message::Record(record)).is_err() {
+                    stats::add(&stats::LOST, 1);
+                }
+            }
+            Overflow::Drop => match self.sender.try_send(Message::Record(record)) {
+                Ok(()) => {}
+                Err(TrySendError::Full(_)) => {
+                    self.pending_dropped.fetch_add(1, Ordering::Relaxed);
+                    stats::add(&stats::DROPPED, 1);
+                }
+                Err(TrySendError::Disconnected(_)) => stats::add(&stats::LOST, 1),
+            },
+        }
+    }
+}
+
+fn lock_active() -> MutexGuard<'static, Option<Active>> {
+    // A panic while holding this lock leaves the data consistent (plain Option swaps).
+    ACTIVE
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+pub(crate) fn current_dispatch() -> Option<Arc<Dispatch>> {
+    lock_active().as_ref().map(|active| active.dispatch.clone())
+}
+
+#[cold]
+#[inline(never)]
+fn init_lazily() -> bool {
+    let mut active = lock_active();
+    if STATE.load(Ordering::Relaxed) == UNINIT {
+        let started = Config::from_env().and_then(|config| start_locked(&mut active, config));
+        if let Err(error) = started {
+            STATE.store(DISABLED, Ordering::Relaxed);
+            eprintln!("flowtrace: tracing disabled: {error}");
+        }
+    }
+    STATE.load(Ordering::Relaxed) == ENABLED
+}
+
+/// Starts tracing with `config`; used by [`Config::init`].
+pub(crate) fn start(config: Config) -> Result<crate::FlushGuard, Error> {
+    let mut active = lock_active();
+    start_locked(&mut active, config)?;
+    Ok(crate::FlushGuard::new())
+}
+
+fn start_locked(active: &mut Option<Active>, config: Config) -> Result<(), Error> {
+    if active.is_some() {
+        return Err(Error::AlreadyInitialized);
+    }
+    config.validate()?;
+    if !config.enabled {
+        STATE.store(DISABLED, Ordering::Relaxed);
+        return Ok(());
+    }
+    let sink = Sink::open(config.output, config.rotation)?;
+    let (sender, receiver) = crossbeam_channel::bounded(config.capacity);
+    let (done_sender, done) = crossbeam_channel::bounded(1);
+    let pending_dropped = Arc::new(AtomicU64::new(0));
+    let writer = writer::spawn(receiver, sink, pending_dropped.clone(), done_sender)
+        .map_err(Error::SpawnWriter)?;
+    let generation = GENERATION.load(Ordering::Relaxed) + 1;
+    *active = Some(Active {
+        dispatch: Arc::new(Dispatch {
+            generation,
+            sender,
+            overflow: config.overflow,
+            pending_dropped,
+            filter: ModuleFilter::new(config.include_modules, config.exclude_modules),
+            redaction: Redaction::new(&config.redact),
+            max_arg_length: config.max_arg_length,
+        }),
+        writer,
+        done,
+        shutdown_timeout: config.shutdown_timeout,
+    });
+    GENERATION.store(generation, Ordering::Relaxed);
+    STATE.store(ENABLED, Ordering::Relaxed);
+    HOOKS.call_once(exit_hook::install);
+    Ok(())
+}
+
+/// Writes everything produced so far; waits at most `timeout`.
+pub(crate) fn flush(timeout: Duration) -> Result<(), Error> {
+    let Some(dispatch) = current_dispatch() else {
+        return Ok(());
+    };
+    flush_dispatch(&dispatch, timeout)
+}
+
+/// Like [`flush`], but gives up at once if another thread holds the state lock (panic hook).
+pub(crate) fn try_flush(timeout: Duration) {
+    let dispatch = match ACTIVE.try_lock() {
+        Ok(active) => active.as_ref().map(|a| a.dispatch.clone()),
+        Err(_) => None,
+    };
+    if let Some(dispatch) = dispatch {
+        let _ = flush_dispatch(&dispatch, timeout);
+    }
+}
+
+fn flush_dispatch(dispatch: &Dispatch, timeout: Duration) -> Result<(), Error> {
+    let (ack, acked) = crossbeam_channel::bounded(1);
+    match dispatch.sender.send_timeout(Message::Flush(ack), timeout) {
+        Ok(()) => {}
+        Err(SendTimeoutError::Disconnected(_)) => return Ok(()),
+        Err(SendTimeoutError::Timeout(_)) => return Err(Error::Timeout(timeout)),
+    }
+    acked
+        .recv_timeout(timeout)
+        .map_err(|_| Error::Timeout(timeout))
+}
+
+/// Stops the writer after it has written everything queued; tracing stays off until the next
+/// explicit initialisation.
+pub(crate) fn shutdown() {
+    let taken = {
+        let mut active = lock_active();
+        STATE.store(DISABLED, Ordering::Relaxed);
+        GENERATION.fetch_add(1, Ordering::Relaxed);
+        active.take()
+    };
+    let Some(active) = taken else { return };
+    let timeout = active.shutdown_timeout;
+    let stopped = active
+        .dispatch
+        .sender
+        .send_timeout(Message::Shutdown, timeout)
+        .is_ok()
+        && active.done.recv_timeout(timeout).is_ok();
+    if stopped {
+        let _ = active.writer.join();
+    } else {
+        eprintln!(
+            "flowtrace: the flowtrace-writer thread did not finish within {timeout:?}; \
+             records still queued may be missing"
+        );
+    }
+}

@@ -1,0 +1,49 @@
+//! Making sure records already produced reach the file when the program ends without a guard.
+//!
+//! Rust runs no destructors for statics, so a program that never kept a [`FlushGuard`] (the
+//! zero-config path) would lose whatever was still queued when `main` returns. Two hooks close
+//! that gap, installed once, when tracing first starts:
+//!
+//! - a C `atexit` handler drains the channel and joins the writer. It runs after `main` returns,
+//!   after `std::process::exit`, and after a panic unwound out of `main` (the Rust runtime turns
+//!   that into exit code 101 through `exit`);
+//! - a panic hook flushes (bounded) after the previous hook has printed the message, so that with
+//!   `panic = "abort"` the records produced before the panic are on disk too.
+//!
+//! # Why this module uses `unsafe`
+//! Registering the handler is a call to the C library's `atexit`, which Rust can only make
+//! through FFI. The handler itself is a plain `extern "C" fn` with no arguments that never
+//! unwinds (it catches panics), which is all `atexit` requires.
+//!
+//! [`FlushGuard`]: crate::FlushGuard
+
+use std::panic;
+use std::time::Duration;
+
+use crate::dispatch;
+
+/// How long the panic hook waits for the writer; a panicking program should not hang.
+const PANIC_FLUSH_TIMEOUT: Duration = Duration::from_secs(2);
+
+pub(crate) fn install() {
+    #[allow(unsafe_code)]
+    // SAFETY: `drain_at_exit` is an `extern "C" fn()` that never unwinds; registering it has no
+    // other precondition. A non-zero result only means the handler table is full.
+    let registered = unsafe { libc::atexit(drain_at_exit) } == 0;
+    if !registered {
+        eprintln!(
+            "flowtrace: could not register the exit handler; keep the FlushGuard from \
+             flowtrace_runtime::init() so that no record is lost at exit"
+        );
+    }
+    let previous = panic::take_hook();
+    panic::set_hook(Box::new(move |info| {
+        previous(info);
+        dispatch::try_flush(PANIC_FLUSH_TIMEOUT);
+    }));
+}
+
+extern "C" fn drain_at_exit() {
+    // Unwinding out of an `extern "C" fn` aborts; shutdown does not panic, but never risk it.
+    let _ = panic::catch_unwind(dispatch::shutdown);
+}

@@ -1,0 +1,130 @@
+//! flowtrace: put `#[flowtrace]` on a function, sync or async, and every call leaves an `ENTER`
+//! and an `EXIT` line in a JSON Lines trace file, written by a background thread.
+//!
+//! ```toml
+//! [dependencies]
+//! flowtrace-runtime = "0.1"
+//! ```
+//!
+//! ```
+//! use flowtrace_runtime::flowtrace;
+//!
+//! #[flowtrace]
+//! fn add(a: u64, b: u64) -> u64 {
+//!     a + b
+//! }
+//!
+//! #[flowtrace(skip(password))]
+//! async fn login(user: &str, password: &str) -> Result<u64, String> {
+//!     if password.is_empty() { Err(format!("no password for {user}")) } else { Ok(add(1, 2)) }
+//! }
+//!
+//! fn main() -> Result<(), flowtrace_runtime::Error> {
+//!     # let dir = std::env::temp_dir().join(format!("flowtrace-doc-{}", std::process::id()));
+//!     # std::fs::create_dir_all(&dir).expect("temp dir");
+//!     # let path = dir.join("trace.jsonl");
+//!     // Optional: without it, the first traced call starts tracing from FLOWTRACE_* variables.
+//!     let guard = flowtrace_runtime::Config::from_env()?.file(&path).init()?;
+//!     add(2, 3);
+//!     let runtime = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
+//!     let _ = runtime.block_on(login("ada", ""));
+//!     drop(guard); // flushes every record and joins the writer thread
+//!     let trace = std::fs::read_to_string(&path).expect("trace file");
+//!     assert_eq!(trace.lines().count(), 6); // ENTER+EXIT add, ENTER login, ENTER+EXIT add, EXCEPTION
+//!     # std::fs::remove_dir_all(&dir).ok();
+//!     Ok(())
+//! }
+//! ```
+//!
+//! # What is recorded
+//!
+//! One JSON object per line; see the README for the full format. `ENTER` when a call starts
+//! (for an `async fn`: at its first poll), then exactly one of: `EXIT` (returned), `EXCEPTION`
+//! (returned `Err`, with its message), `PANIC` (unwound, with the panic message; the panic goes
+//! on unchanged) or `CANCEL` (a future dropped before completion). `parent` links each call to
+//! the traced call it runs inside, across `.await` and thread hops. `DROPPED` counts records lost
+//! to a full channel in `drop` mode.
+//!
+//! # Configuration
+//!
+//! Zero-config: the first traced call reads `FLOWTRACE_LOGFILE`, `FLOWTRACE_STDOUT`,
+//! `FLOWTRACE_ENABLED`, `FLOWTRACE_PACKAGE_PREFIX`, `FLOWTRACE_EXCLUDE`,
+//! `FLOWTRACE_MAX_ARG_LENGTH`, `FLOWTRACE_OVERFLOW`, `FLOWTRACE_BUFFER`, `FLOWTRACE_REDACT`,
+//! `FLOWTRACE_MAX_FILE_BYTES` and `FLOWTRACE_MAX_FILES`; a bad value disables tracing with one
+//! message on stderr naming the variable. [`init`] and [`Config`] do the same explicitly and
+//! return the error instead. Records still queued are written when the program exits, with or
+//! without a guard.
+//!
+//! # Cost
+//!
+//! Disabled: one relaxed atomic load per call. Enabled: two clock reads, the encoding of the
+//! arguments, and two sends on a bounded channel; the JSON lines are built and written on the
+//! `flowtrace-writer` thread. `cargo bench -p flowtrace-runtime` measures it.
+
+mod args;
+mod call;
+mod clock;
+mod config;
+mod dispatch;
+mod error;
+mod exit_hook;
+mod filter;
+mod record;
+mod sink;
+mod site;
+mod stats;
+mod writer;
+
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
+
+use std::time::Duration;
+
+pub use config::{
+    Config, DEFAULT_CAPACITY, DEFAULT_LOGFILE, DEFAULT_MAX_ARG_LENGTH, DEFAULT_MAX_FILES,
+    DEFAULT_REDACT, Overflow, Rotation,
+};
+pub use error::Error;
+pub use flowtrace_macros::flowtrace;
+pub use stats::{Stats, stats};
+
+/// How long [`flush`] waits for the writer before giving up.
+const FLUSH_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Starts tracing from the `FLOWTRACE_*` environment; see [`Config::from_env`].
+pub fn init() -> Result<FlushGuard, Error> {
+    Config::from_env()?.init()
+}
+
+/// Blocks until every record produced so far is written (or 30 s have passed).
+///
+/// A no-op when tracing is not running.
+pub fn flush() -> Result<(), Error> {
+    dispatch::flush(FLUSH_TIMEOUT)
+}
+
+/// Keeps tracing running; dropping it writes every queued record, stops the writer thread and
+/// turns tracing off until the next [`init`].
+#[derive(Debug)]
+#[must_use = "dropping the guard stops tracing at once; bind it: `let _guard = ...`"]
+pub struct FlushGuard {
+    _private: (),
+}
+
+impl FlushGuard {
+    pub(crate) fn new() -> Self {
+        Self { _private: () }
+    }
+
+    /// Same as [`flush`].
+    pub fn flush(&self) -> Result<(), Error> {
+        flush()
+    }
+}
+
+impl Drop for FlushGuard {
+    fn drop(&mut self) {
+        dispatch::shutdown();
+    }
+}

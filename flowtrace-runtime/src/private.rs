@@ -1,0 +1,120 @@
+//! What the `#[flowtrace]` expansion calls. Not a public API: names and signatures here change
+//! whenever the macro changes.
+//!
+//! The `Encode*` and `Outcome*` traits implement autoref specialisation: the macro calls
+//! `(&&&Wrap(&value)).__flowtrace_encode(..)`, and method resolution picks, at the call site where
+//! the concrete type is known, the first impl whose bounds hold — `Serialize`, then `Debug`, then
+//! the type name; and for return values `Result` with a `Display` error, with a `Debug` error,
+//! with any error, then anything else.
+
+use std::fmt::{Debug, Display};
+
+use serde::Serialize;
+
+pub use crate::args::ArgsEncoder;
+pub use crate::call::{Call, Instrumented, enter};
+pub use crate::site::{ArgSpec, CallSite};
+
+/// Carries a borrowed value through autoref specialisation.
+#[derive(Debug)]
+pub struct Wrap<'a, T: ?Sized>(pub &'a T);
+
+/// Preferred: the value implements `Serialize`.
+pub trait EncodeSerialize {
+    /// Writes the value as argument `index`.
+    fn __flowtrace_encode(&self, encoder: &mut ArgsEncoder<'_>, index: usize);
+}
+
+impl<T: Serialize + ?Sized> EncodeSerialize for &&Wrap<'_, T> {
+    #[inline]
+    fn __flowtrace_encode(&self, encoder: &mut ArgsEncoder<'_>, index: usize) {
+        encoder.serialize(index, self.0);
+    }
+}
+
+/// Second choice: the value implements `Debug`.
+pub trait EncodeDebug {
+    /// Writes the value as argument `index`.
+    fn __flowtrace_encode(&self, encoder: &mut ArgsEncoder<'_>, index: usize);
+}
+
+impl<T: Debug + ?Sized> EncodeDebug for &Wrap<'_, T> {
+    #[inline]
+    fn __flowtrace_encode(&self, encoder: &mut ArgsEncoder<'_>, index: usize) {
+        encoder.debug(index, self.0);
+    }
+}
+
+/// Last resort: only the type's name is known.
+pub trait EncodeTypeName {
+    /// Writes `"<type name>"` as argument `index`.
+    fn __flowtrace_encode(&self, encoder: &mut ArgsEncoder<'_>, index: usize);
+}
+
+impl<T: ?Sized> EncodeTypeName for Wrap<'_, T> {
+    #[inline]
+    fn __flowtrace_encode(&self, encoder: &mut ArgsEncoder<'_>, index: usize) {
+        encoder.type_name::<T>(index);
+    }
+}
+
+/// A `Result` whose error implements `Display`: `Err` closes with EXCEPTION and that message.
+pub trait OutcomeDisplay {
+    /// Closes `call` according to the returned value.
+    fn __flowtrace_close(&self, call: Call);
+}
+
+impl<T, E: Display> OutcomeDisplay for &&&Wrap<'_, Result<T, E>> {
+    #[inline]
+    fn __flowtrace_close(&self, call: Call) {
+        match self.0 {
+            Ok(_) => call.exit(),
+            Err(error) => call.exception(|| error.to_string()),
+        }
+    }
+}
+
+/// A `Result` whose error implements only `Debug`.
+pub trait OutcomeDebug {
+    /// Closes `call` according to the returned value.
+    fn __flowtrace_close(&self, call: Call);
+}
+
+impl<T, E: Debug> OutcomeDebug for &&Wrap<'_, Result<T, E>> {
+    #[inline]
+    fn __flowtrace_close(&self, call: Call) {
+        match self.0 {
+            Ok(_) => call.exit(),
+            Err(error) => call.exception(|| format!("{error:?}")),
+        }
+    }
+}
+
+/// A `Result` whose error can only be named by its type.
+pub trait OutcomeOpaque {
+    /// Closes `call` according to the returned value.
+    fn __flowtrace_close(&self, call: Call);
+}
+
+impl<T, E> OutcomeOpaque for &Wrap<'_, Result<T, E>> {
+    #[inline]
+    fn __flowtrace_close(&self, call: Call) {
+        match self.0 {
+            Ok(_) => call.exit(),
+            Err(_) => call.exception(|| format!("<{}>", std::any::type_name::<E>())),
+        }
+    }
+}
+
+/// Anything that is not a `Result`: always EXIT.
+pub trait OutcomeValue {
+    /// Closes `call` with EXIT.
+    fn __flowtrace_close(&self, call: Call);
+}
+
+impl<T: ?Sized> OutcomeValue for Wrap<'_, T> {
+    #[inline]
+    fn __flowtrace_close(&self, call: Call) {
+        call.exit();
+    }
+}

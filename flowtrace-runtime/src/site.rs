@@ -1,0 +1,128 @@
+//! The static descriptor of one `#[flowtrace]` function, and what the runtime caches in it.
+//!
+//! The macro emits one `static CallSite` per traced function. Everything about a call that is
+//! known at compile time (names, source location, argument names) stays there and travels to the
+//! writer thread as a `&'static` reference. The per-configuration decisions (is this module
+//! traced? which arguments are redacted?) are computed on the first call and cached in one
+//! atomic word, so the hot path reads them with a single relaxed load.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::dispatch::Dispatch;
+
+/// One recorded argument (or `fields(...)` entry) of a traced function.
+#[derive(Debug)]
+pub struct ArgSpec {
+    pub(crate) name: &'static str,
+    pub(crate) always_redact: bool,
+}
+
+impl ArgSpec {
+    /// An argument named `name`; `always_redact` is set by the macro's `redact(...)` option.
+    pub const fn new(name: &'static str, always_redact: bool) -> Self {
+        Self {
+            name,
+            always_redact,
+        }
+    }
+}
+
+/// Compile-time facts about one traced function plus the runtime's cached decisions.
+#[derive(Debug)]
+pub struct CallSite {
+    pub(crate) function: &'static str,
+    pub(crate) module: &'static str,
+    pub(crate) file: &'static str,
+    pub(crate) line: u32,
+    pub(crate) args: &'static [ArgSpec],
+    /// Per-site `max_arg_length`; 0 means "use the configured default".
+    pub(crate) max_arg_length: usize,
+    /// `generation tag << 48 | enabled << 47 | redaction mask`; 0 means "not resolved yet".
+    resolved: AtomicU64,
+}
+
+const ENABLED_BIT: u64 = 1 << 47;
+const MASK_BITS: u64 = ENABLED_BIT - 1;
+/// Arguments past this index are checked against the redaction list on every call.
+const CACHED_ARGS: usize = 47;
+
+/// The decisions the runtime made for a site under the current configuration.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Resolution {
+    redact_mask: u64,
+}
+
+impl CallSite {
+    /// Called by the macro only.
+    pub const fn new(
+        function: &'static str,
+        module: &'static str,
+        file: &'static str,
+        line: u32,
+        args: &'static [ArgSpec],
+        max_arg_length: usize,
+    ) -> Self {
+        Self {
+            function,
+            module,
+            file,
+            line,
+            args,
+            max_arg_length,
+            resolved: AtomicU64::new(0),
+        }
+    }
+
+    /// Whether this site is traced under `dispatch`, and how its arguments are treated.
+    #[inline]
+    pub(crate) fn resolve(&self, dispatch: &Dispatch) -> Option<Resolution> {
+        let tag = generation_tag(dispatch.generation);
+        let state = self.resolved.load(Ordering::Relaxed);
+        let state = if state >> 48 == tag {
+            state
+        } else {
+            self.resolve_slow(dispatch, tag)
+        };
+        (state & ENABLED_BIT != 0).then_some(Resolution {
+            redact_mask: state & MASK_BITS,
+        })
+    }
+
+    #[cold]
+    fn resolve_slow(&self, dispatch: &Dispatch, tag: u64) -> u64 {
+        let mut state = tag << 48;
+        if dispatch.filter.allows(self.module) {
+            state |= ENABLED_BIT;
+        }
+        for (index, arg) in self.args.iter().enumerate().take(CACHED_ARGS) {
+            if arg.always_redact || dispatch.redaction.matches(arg.name) {
+                state |= 1 << index;
+            }
+        }
+        self.resolved.store(state, Ordering::Relaxed);
+        state
+    }
+
+    /// The source location, for diagnostics.
+    pub fn location(&self) -> (&'static str, u32) {
+        (self.file, self.line)
+    }
+}
+
+impl Resolution {
+    #[inline]
+    pub(crate) fn is_redacted(self, site: &CallSite, index: usize, dispatch: &Dispatch) -> bool {
+        if index < CACHED_ARGS {
+            self.redact_mask & (1 << index) != 0
+        } else {
+            site.args
+                .get(index)
+                .is_some_and(|arg| arg.always_redact || dispatch.redaction.matches(arg.name))
+        }
+    }
+}
+
+/// 16 bits of the configuration generation, never 0 (0 marks an unresolved site).
+fn generation_tag(generation: u64) -> u64 {
+    generation % 0xFFFF + 1
+}

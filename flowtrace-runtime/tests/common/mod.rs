@@ -1,0 +1,130 @@
+//! Shared by the behaviour tests: run traced code against an in-memory sink and read the records.
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::io::{self, Write};
+use std::sync::{Arc, Mutex};
+
+use flowtrace_runtime::Config;
+use serde_json::Value;
+
+/// An in-memory sink the writer thread can own while the test keeps a handle.
+#[derive(Clone, Default)]
+pub struct MemorySink(Arc<Mutex<Vec<u8>>>);
+
+impl Write for MemorySink {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.lock().expect("sink lock").extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl MemorySink {
+    pub fn text(&self) -> String {
+        String::from_utf8(self.0.lock().expect("sink lock").clone()).expect("utf-8 trace")
+    }
+
+    pub fn records(&self) -> Vec<Value> {
+        self.text()
+            .lines()
+            .map(|line| serde_json::from_str(line).expect("every line is JSON"))
+            .collect()
+    }
+}
+
+/// Runs `body` with tracing into memory (configured by `configure`) and returns the records
+/// written once the guard is dropped.
+pub fn capture_with(configure: impl FnOnce(Config) -> Config, body: impl FnOnce()) -> Vec<Value> {
+    let sink = MemorySink::default();
+    let guard = configure(Config::new().writer(sink.clone()))
+        .init()
+        .expect("init tracing");
+    body();
+    drop(guard);
+    sink.records()
+}
+
+pub fn capture(body: impl FnOnce()) -> Vec<Value> {
+    capture_with(|config| config, body)
+}
+
+/// `(event, function)` of each record, for sequence assertions.
+pub fn events(records: &[Value]) -> Vec<(String, String)> {
+    records
+        .iter()
+        .map(|r| {
+            (
+                r["event"].as_str().unwrap_or("").to_owned(),
+                r["function"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// The keys of a record, in file order.
+pub fn keys(record: &Value) -> Vec<&str> {
+    record
+        .as_object()
+        .expect("record is an object")
+        .keys()
+        .map(String::as_str)
+        .collect()
+}
+
+/// The `args` of an ENTER record, decoded.
+pub fn args(record: &Value) -> Value {
+    serde_json::from_str(record["args"].as_str().expect("args is a string")).expect("args JSON")
+}
+
+pub fn id(record: &Value) -> u64 {
+    record["id"].as_u64().expect("id")
+}
+
+pub fn parent(record: &Value) -> Option<u64> {
+    record.get("parent").and_then(Value::as_u64)
+}
+
+/// Checks the record-format invariants: every ENTER closed exactly once by a later record with
+/// the same id and parent, and every parent open when its child enters.
+pub fn assert_well_formed(records: &[Value]) {
+    use std::collections::HashMap;
+    let mut open: HashMap<u64, Option<u64>> = HashMap::new();
+    let mut closed = std::collections::HashSet::new();
+    for (line, record) in records.iter().enumerate() {
+        let event = record["event"].as_str().expect("event");
+        if event == "DROPPED" {
+            continue;
+        }
+        let id = id(record);
+        if event == "ENTER" {
+            assert!(
+                !open.contains_key(&id) && !closed.contains(&id),
+                "line {line}: id {id} reused"
+            );
+            if let Some(parent) = parent(record) {
+                assert!(
+                    open.contains_key(&parent),
+                    "line {line}: parent {parent} not open"
+                );
+            }
+            open.insert(id, parent(record));
+        } else {
+            let entered = open.remove(&id);
+            assert!(
+                entered.is_some(),
+                "line {line}: {event} of id {id} without an open ENTER"
+            );
+            assert_eq!(
+                entered.flatten(),
+                parent(record),
+                "line {line}: parent differs from ENTER"
+            );
+            closed.insert(id);
+        }
+    }
+    assert!(open.is_empty(), "ENTER never closed: {open:?}");
+}
