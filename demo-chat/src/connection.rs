@@ -1,0 +1,271 @@
+//! One WebSocket connection, generic over its `Sink` and `Stream` halves so that unit tests can
+//! drive it through channels.
+//!
+//! The connection joins its room, then runs two halves in one task, joined with `select!` (the
+//! first to finish drops the other): the send half moves frames from the member's bounded queue
+//! to the socket and pings; the receive half parses client frames and hands them to the room.
+//! A kick (slow, room deleted, shutdown) preempts both. Whatever ends the connection, it leaves
+//! the room, so `user_left` is sent and the participant count corrects itself.
+
+use std::fmt::Display;
+use std::ops::ControlFlow;
+use std::pin::pin;
+
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes};
+use futures_util::{Sink, SinkExt, Stream, StreamExt};
+use tokio::sync::{Notify, mpsc, watch};
+use tokio::time::{Instant, sleep_until, timeout};
+
+use crate::AppState;
+use crate::config::Limits;
+use crate::protocol::{self, Command, ErrorCode, FrameError, Outgoing};
+use crate::rate_limit::TokenBucket;
+use crate::room::{JoinError, Kick, Room};
+
+/// Close code for an invalid room or client id.
+pub(crate) const CLOSE_INVALID_ID: u16 = 4400;
+/// Close code for a client id already connected to the room.
+pub(crate) const CLOSE_DUPLICATE: u16 = 4409;
+/// Close code for an oversized frame.
+const CLOSE_TOO_BIG: u16 = 1009;
+
+/// How a connection ended.
+#[derive(Debug)]
+enum Exit {
+    /// The server closes it for this reason.
+    Kicked(Kick),
+    /// The client sent a close frame.
+    ClientClosed,
+    /// The client sent a frame over the size limit.
+    TooBig,
+    /// The socket failed, or the client vanished, or did not answer a ping.
+    Gone,
+}
+
+/// Runs a connection of `client_id` to `room_id` until it ends. The ids are already valid.
+pub(crate) async fn serve<S, R, E>(
+    mut sink: S,
+    stream: R,
+    state: AppState,
+    room_id: String,
+    client_id: String,
+) where
+    S: Sink<Message> + Unpin,
+    S::Error: Display,
+    R: Stream<Item = Result<Message, E>> + Unpin,
+    E: Display,
+{
+    let _token = state.connection_token();
+    let limits = state.limits();
+    let (kick_tx, mut kick_rx) = watch::channel(None);
+    let joined = state
+        .rooms()
+        .join(&room_id, &client_id, limits.queue_capacity, &kick_tx);
+    let (room, mut membership) = match joined {
+        Ok(joined) => joined,
+        Err(JoinError::Duplicate) => {
+            let why = "client_id already connected to this room";
+            close(&mut sink, CLOSE_DUPLICATE, why, limits).await;
+            return;
+        }
+        Err(JoinError::Closed) => {
+            let kick = Kick::SHUTDOWN;
+            close(&mut sink, kick.code, kick.reason, limits).await;
+            return;
+        }
+    };
+    let pongs = Notify::new();
+    let exit = {
+        let kicked = async {
+            let kick = kick_rx.wait_for(Option::is_some).await.map(|k| *k);
+            match kick {
+                Ok(kick) => kick.unwrap_or(Kick::SHUTDOWN),
+                // Unreachable: `kick_tx` lives as long as this function.
+                Err(_) => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            biased;
+            kick = kicked => Exit::Kicked(kick),
+            exit = send_half(&mut sink, &mut membership.queue, &pongs, limits) => exit,
+            exit = receive_half(stream, &room, &client_id, &membership.own, &pongs, limits) => exit,
+        }
+    };
+    room.leave(&client_id, membership.conn);
+    match exit {
+        Exit::Kicked(kick) => {
+            let queue = &mut membership.queue;
+            let deliver = async {
+                if kick.drain {
+                    while let Ok(frame) = queue.try_recv() {
+                        if sink.feed(Message::Text(frame)).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+                let frame = close_frame(kick.code, kick.reason);
+                let _ = sink.send(frame).await;
+            };
+            let _ = timeout(limits.close_timeout, deliver).await;
+        }
+        // The WebSocket layer answers the client's close frame when the sink is flushed.
+        Exit::ClientClosed => {
+            let _ = timeout(limits.close_timeout, sink.flush()).await;
+        }
+        Exit::TooBig => close(&mut sink, CLOSE_TOO_BIG, "frame too big", limits).await,
+        Exit::Gone => {}
+    }
+}
+
+/// Sends a close frame, giving up after the close timeout.
+pub(crate) async fn close<S: Sink<Message> + Unpin>(
+    sink: &mut S,
+    code: u16,
+    reason: &str,
+    limits: &Limits,
+) {
+    let _ = timeout(limits.close_timeout, sink.send(close_frame(code, reason))).await;
+}
+
+fn close_frame(code: u16, reason: &str) -> Message {
+    Message::Close(Some(CloseFrame {
+        code,
+        reason: Utf8Bytes::from(reason),
+    }))
+}
+
+/// Moves queued frames to the socket (batching what is ready into one flush) and keeps the
+/// connection alive with pings. Ends when the socket fails or a ping goes unanswered.
+async fn send_half<S>(
+    sink: &mut S,
+    queue: &mut mpsc::Receiver<Utf8Bytes>,
+    pongs: &Notify,
+    limits: &Limits,
+) -> Exit
+where
+    S: Sink<Message> + Unpin,
+{
+    let mut next_ping = Instant::now() + limits.ping_interval;
+    let mut pong_due: Option<Instant> = None;
+    let mut timer = pin!(sleep_until(next_ping));
+    loop {
+        tokio::select! {
+            frame = queue.recv() => {
+                // The connection holds a sender, so the queue never closes under it.
+                let Some(frame) = frame else { return Exit::Gone };
+                if sink.feed(Message::Text(frame)).await.is_err() {
+                    return Exit::Gone;
+                }
+                let mut batch = 1;
+                while batch < 64 {
+                    let Ok(frame) = queue.try_recv() else { break };
+                    if sink.feed(Message::Text(frame)).await.is_err() {
+                        return Exit::Gone;
+                    }
+                    batch += 1;
+                }
+                if sink.flush().await.is_err() {
+                    return Exit::Gone;
+                }
+            }
+            () = pongs.notified() => {
+                pong_due = None;
+                timer.as_mut().reset(next_ping);
+            }
+            () = timer.as_mut() => {
+                if pong_due.is_some() {
+                    return Exit::Gone;
+                }
+                if sink.send(Message::Ping(Default::default())).await.is_err() {
+                    return Exit::Gone;
+                }
+                let now = Instant::now();
+                next_ping = now + limits.ping_interval;
+                let due = now + limits.ping_timeout;
+                pong_due = Some(due);
+                timer.as_mut().reset(due);
+            }
+        }
+    }
+}
+
+/// Reads client frames until the client closes, the socket fails, or a frame is too big.
+async fn receive_half<R, E>(
+    mut stream: R,
+    room: &Room,
+    client_id: &str,
+    own: &mpsc::Sender<Utf8Bytes>,
+    pongs: &Notify,
+    limits: &Limits,
+) -> Exit
+where
+    R: Stream<Item = Result<Message, E>> + Unpin,
+    E: Display,
+{
+    let mut bucket = TokenBucket::new(limits.rate_per_sec, limits.rate_burst);
+    while let Some(frame) = stream.next().await {
+        let flow = match frame {
+            Ok(Message::Text(text)) => {
+                if bucket.try_take() {
+                    handle_text(room, client_id, text.as_str(), own, limits)
+                } else {
+                    let why = "too many frames: slow down";
+                    reply_error(own, &FrameError::new(ErrorCode::RateLimited, why));
+                    ControlFlow::Continue(())
+                }
+            }
+            Ok(Message::Binary(_)) => {
+                let why = "binary frames are not supported: send JSON text";
+                reply_error(own, &FrameError::new(ErrorCode::BinaryNotSupported, why));
+                ControlFlow::Continue(())
+            }
+            Ok(Message::Pong(_)) => {
+                pongs.notify_one();
+                ControlFlow::Continue(())
+            }
+            Ok(Message::Ping(_)) => ControlFlow::Continue(()),
+            Ok(Message::Close(_)) => ControlFlow::Break(Exit::ClientClosed),
+            Err(e) if is_too_big(&e) => ControlFlow::Break(Exit::TooBig),
+            Err(_) => ControlFlow::Break(Exit::Gone),
+        };
+        if let ControlFlow::Break(exit) = flow {
+            return exit;
+        }
+    }
+    Exit::Gone
+}
+
+/// Handles one text frame; the client stays connected whatever it sent.
+fn handle_text(
+    room: &Room,
+    client_id: &str,
+    text: &str,
+    own: &mpsc::Sender<Utf8Bytes>,
+    limits: &Limits,
+) -> ControlFlow<Exit> {
+    match protocol::parse(text, limits.max_text_chars) {
+        Ok(Command::Message(text)) => room.post(client_id, &text),
+        Ok(Command::Typing) => room.typing(client_id),
+        Err(e) => reply_error(own, &e),
+    }
+    ControlFlow::Continue(())
+}
+
+/// Queues an `error` frame for this client only. If its queue is full it is about to be closed
+/// as slow anyway, so the frame is dropped.
+fn reply_error(own: &mpsc::Sender<Utf8Bytes>, error: &FrameError) {
+    let frame = Outgoing::Error {
+        code: error.code,
+        message: &error.message,
+    };
+    let _ = own.try_send(frame.encode());
+}
+
+/// Whether a socket error is the size limit: tungstenite's capacity error, which reaches us
+/// wrapped in `axum::Error` and is only recognisable by its text through the generic `E`.
+fn is_too_big(e: &impl Display) -> bool {
+    e.to_string().contains("Space limit exceeded")
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,89 @@
+//! The router ([`app`]) and the HTTP handlers: the web client, health, and the room API.
+
+use axum::extract::{Path, Query, State};
+use axum::response::Html;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::protocol::{MAX_NAME_CHARS, validate_id};
+use crate::room::RoomInfo;
+use crate::{AppError, AppState, ws};
+
+/// The web client, built into the binary.
+const INDEX_HTML: &str = include_str!("../static/index.html");
+
+/// Every route of the chat server.
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .route("/", get(index))
+        .route("/health", get(health))
+        .route("/rooms", get(list_rooms).post(create_room))
+        .route("/rooms/{room_id}", get(get_room).delete(delete_room))
+        .route("/ws/{room_id}/{client_id}", get(ws::upgrade))
+        .with_state(state)
+}
+
+async fn index() -> Html<&'static str> {
+    Html(INDEX_HTML)
+}
+
+async fn health(State(state): State<AppState>) -> Json<Value> {
+    Json(json!({
+        "status": "healthy",
+        "service": "demo-chat",
+        "timestamp": crate::now_ms(),
+        "rooms": state.rooms().list().len(),
+        "connections": state.connection_count(),
+    }))
+}
+
+async fn list_rooms(State(state): State<AppState>) -> Json<Value> {
+    let rooms = state.rooms().infos();
+    Json(json!({ "count": rooms.len(), "rooms": rooms }))
+}
+
+/// `POST /rooms?room_id=…&name=…`.
+#[derive(Debug, Deserialize)]
+struct CreateRoom {
+    room_id: String,
+    name: Option<String>,
+}
+
+async fn create_room(
+    State(state): State<AppState>,
+    query: Result<Query<CreateRoom>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<RoomInfo>, AppError> {
+    let Query(CreateRoom { room_id, name }) = query?;
+    validate_id("room_id", &room_id).map_err(AppError::InvalidInput)?;
+    let name = name.unwrap_or_else(|| room_id.clone());
+    let chars = name.chars().count();
+    if name.trim().is_empty() || chars > MAX_NAME_CHARS {
+        return Err(AppError::InvalidInput(format!(
+            "name must be 1-{MAX_NAME_CHARS} characters and not blank"
+        )));
+    }
+    let room = state.rooms().create(&room_id, &name)?;
+    Ok(Json(room.info(true)))
+}
+
+async fn get_room(
+    State(state): State<AppState>,
+    Path(room_id): Path<String>,
+) -> Result<Json<RoomInfo>, AppError> {
+    validate_id("room_id", &room_id).map_err(AppError::InvalidInput)?;
+    let room = state.rooms().get(&room_id).ok_or(AppError::RoomNotFound)?;
+    Ok(Json(room.info(true)))
+}
+
+async fn delete_room(
+    State(state): State<AppState>,
+    Path(room_id): Path<String>,
+) -> Result<Json<Value>, AppError> {
+    validate_id("room_id", &room_id).map_err(AppError::InvalidInput)?;
+    state.rooms().delete(&room_id)?;
+    Ok(Json(
+        json!({ "message": "Room deleted successfully", "room_id": room_id }),
+    ))
+}

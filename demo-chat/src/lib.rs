@@ -1,0 +1,142 @@
+//! demo-chat: a WebSocket chat server with rooms, history and presence.
+//!
+//! The protocol is the one of the original FastAPI example (see the crate README): HTTP routes to
+//! list, create, inspect and delete rooms, and a WebSocket at `/ws/{room_id}/{client_id}` that
+//! carries `history`, `message`, `typing`, `user_joined`, `user_left` and `error` frames.
+//!
+//! # Layout
+//! - [`config`]: the limits (history length, text length, queue size, rate limit, keepalive);
+//! - `error`: [`AppError`], the `{"detail": …}` HTTP error;
+//! - `http`: [`app`], the router and the HTTP handlers;
+//! - `rooms` / `room`: the room registry and one room's members, history and fan-out;
+//! - `protocol`: the JSON frames in both directions and the id rules;
+//! - `ws` / `connection`: the WebSocket upgrade and one connection's send and receive halves;
+//! - `rate_limit`: the per-connection token bucket.
+//!
+//! # Example
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+//! let server = tokio::spawn(demo_chat::run(listener, demo_chat::AppState::default(), async {
+//!     let _ = stopped.await;
+//! }));
+//! // … talk to the server …
+//! let _ = stop.send(());
+//! server.await??;
+//! # Ok(())
+//! # }
+//! ```
+
+pub mod config;
+mod connection;
+mod error;
+mod http;
+mod protocol;
+mod rate_limit;
+mod room;
+mod rooms;
+mod ws;
+
+use std::future::Future;
+use std::sync::Arc;
+
+pub use config::Limits;
+pub use error::AppError;
+pub use http::app;
+use rooms::Rooms;
+use tokio::net::TcpListener;
+
+/// Everything the handlers share: the rooms, the limits, and the shutdown bookkeeping.
+///
+/// Cheap to clone (one `Arc`).
+#[derive(Clone)]
+pub struct AppState {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    rooms: Rooms,
+    limits: Limits,
+    /// Every live WebSocket connection holds a receiver; `closed()` tells when all have ended.
+    connections: tokio::sync::watch::Sender<()>,
+}
+
+impl AppState {
+    /// A fresh state with the room `general` and the given limits.
+    pub fn new(limits: Limits) -> Self {
+        let (connections, _) = tokio::sync::watch::channel(());
+        Self {
+            shared: Arc::new(Shared {
+                rooms: Rooms::new(limits.history_len),
+                limits,
+                connections,
+            }),
+        }
+    }
+
+    pub(crate) fn rooms(&self) -> &Rooms {
+        &self.shared.rooms
+    }
+
+    pub(crate) fn limits(&self) -> &Limits {
+        &self.shared.limits
+    }
+
+    /// A token that keeps [`AppState::connections_closed`] pending while it lives.
+    pub(crate) fn connection_token(&self) -> tokio::sync::watch::Receiver<()> {
+        self.shared.connections.subscribe()
+    }
+
+    /// Number of WebSocket connections currently open.
+    pub fn connection_count(&self) -> usize {
+        self.shared.connections.receiver_count()
+    }
+
+    /// Closes every WebSocket with 1001 and refuses new ones; HTTP keeps working.
+    pub fn begin_shutdown(&self) {
+        self.shared.rooms.shutdown();
+    }
+
+    /// Resolves once every WebSocket connection has ended.
+    pub async fn connections_closed(&self) {
+        self.shared.connections.closed().await;
+    }
+}
+
+impl Default for AppState {
+    fn default() -> Self {
+        Self::new(Limits::default())
+    }
+}
+
+/// Serves the chat on `listener` until `shutdown` resolves, then closes every WebSocket with
+/// 1001 "server shutting down" and returns once all connections have ended.
+pub async fn run(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    use axum::serve::ListenerExt;
+    let listener = listener.tap_io(|tcp| {
+        // Chat frames are small and latency matters more than packet count.
+        let _ = tcp.set_nodelay(true);
+    });
+    let closer = state.clone();
+    axum::serve(listener, app(state.clone()))
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            closer.begin_shutdown();
+        })
+        .await?;
+    // Upgraded connections are not tracked by axum: wait for them here.
+    state.connections_closed().await;
+    Ok(())
+}
+
+/// Milliseconds since the Unix epoch (0 if the clock is before 1970).
+pub(crate) fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}

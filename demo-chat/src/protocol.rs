@@ -1,0 +1,267 @@
+//! The chat protocol: id rules, client frames in, server frames out.
+//!
+//! Every server frame is serialised once into an [`Utf8Bytes`] that all its recipients share.
+
+use axum::extract::ws::Utf8Bytes;
+use serde::{Deserialize, Serialize};
+
+/// Longest room or client id.
+pub(crate) const MAX_ID_LEN: usize = 64;
+/// Longest room name.
+pub(crate) const MAX_NAME_CHARS: usize = 100;
+
+/// Checks a room or client id: 1–64 characters of `[A-Za-z0-9_.-]`.
+pub(crate) fn validate_id(what: &str, id: &str) -> Result<(), String> {
+    if id.is_empty() || id.len() > MAX_ID_LEN {
+        return Err(format!("{what} must be 1-{MAX_ID_LEN} characters long"));
+    }
+    if let Some(bad) = id
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')))
+    {
+        return Err(format!(
+            "{what} may only contain A-Z, a-z, 0-9, '_', '.' and '-', found {bad:?}"
+        ));
+    }
+    Ok(())
+}
+
+/// What a client asked for in one valid text frame.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Command {
+    /// `{"type":"message","text":…}`.
+    Message(String),
+    /// `{"type":"typing"}`.
+    Typing,
+}
+
+/// Why a client frame was refused; sent back to its sender as an `error` frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum ErrorCode {
+    /// Not JSON, or not a JSON object.
+    InvalidJson,
+    /// JSON, but a field is missing or has the wrong type.
+    InvalidMessage,
+    /// `type` is not `message` or `typing`.
+    UnknownType,
+    /// `text` is empty or only whitespace.
+    EmptyText,
+    /// `text` is longer than the limit.
+    TextTooLong,
+    /// A binary frame: the protocol is text only.
+    BinaryNotSupported,
+    /// The connection sends faster than its rate limit.
+    RateLimited,
+}
+
+/// A refused frame: its code and a human-readable message.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct FrameError {
+    pub(crate) code: ErrorCode,
+    pub(crate) message: String,
+}
+
+impl FrameError {
+    pub(crate) fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct RawFrame<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: std::borrow::Cow<'a, str>,
+    #[serde(default)]
+    text: Option<String>,
+}
+
+/// Parses one client text frame.
+pub(crate) fn parse(frame: &str, max_text_chars: usize) -> Result<Command, FrameError> {
+    let raw: RawFrame<'_> =
+        serde_json::from_str(frame).map_err(|e| {
+            match serde_json::from_str::<serde_json::Value>(frame) {
+                Ok(serde_json::Value::Object(_)) => {
+                    FrameError::new(ErrorCode::InvalidMessage, e.to_string())
+                }
+                Ok(_) => FrameError::new(ErrorCode::InvalidJson, "frame must be a JSON object"),
+                Err(e) => FrameError::new(ErrorCode::InvalidJson, format!("invalid JSON: {e}")),
+            }
+        })?;
+    match &*raw.kind {
+        "message" => {
+            let text = raw.text.ok_or_else(|| {
+                FrameError::new(
+                    ErrorCode::InvalidMessage,
+                    "a message needs a \"text\" string",
+                )
+            })?;
+            if text.trim().is_empty() {
+                return Err(FrameError::new(
+                    ErrorCode::EmptyText,
+                    "message text is empty",
+                ));
+            }
+            let chars = text.chars().count();
+            if chars > max_text_chars {
+                return Err(FrameError::new(
+                    ErrorCode::TextTooLong,
+                    format!("message text is {chars} characters, the limit is {max_text_chars}"),
+                ));
+            }
+            Ok(Command::Message(text))
+        }
+        "typing" => Ok(Command::Typing),
+        other => Err(FrameError::new(
+            ErrorCode::UnknownType,
+            format!("unknown message type {other:?}: expected \"message\" or \"typing\""),
+        )),
+    }
+}
+
+/// A frame the server sends; `type` comes first, then the fields in this order.
+#[derive(Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub(crate) enum Outgoing<'a> {
+    /// Somebody joined; to everyone, the newcomer included.
+    UserJoined {
+        client_id: &'a str,
+        room_id: &'a str,
+        participant_count: usize,
+    },
+    /// Somebody left; to everyone still there.
+    UserLeft {
+        client_id: &'a str,
+        room_id: &'a str,
+        participant_count: usize,
+    },
+    /// A chat message; to everyone, the sender included, and kept in the history.
+    Message {
+        client_id: &'a str,
+        text: &'a str,
+        room_id: &'a str,
+        timestamp: u64,
+    },
+    /// Somebody is typing; to everyone but them.
+    Typing {
+        client_id: &'a str,
+        room_id: &'a str,
+    },
+    /// A frame of this client was refused; to this client only.
+    Error { code: ErrorCode, message: &'a str },
+    /// The room was deleted; followed by close 4410.
+    RoomDeleted { room_id: &'a str },
+}
+
+impl Outgoing<'_> {
+    /// The frame as shared JSON text.
+    pub(crate) fn encode(&self) -> Utf8Bytes {
+        // Serialising these plain structs into a String cannot fail.
+        serde_json::to_string(self)
+            .unwrap_or_else(|_| String::from(r#"{"type":"error"}"#))
+            .into()
+    }
+}
+
+/// The `history` frame: the stored messages, already JSON, oldest first.
+pub(crate) fn history<'a>(
+    room_id: &str,
+    messages: impl Iterator<Item = &'a Utf8Bytes>,
+) -> Utf8Bytes {
+    let mut out = String::with_capacity(64);
+    out.push_str(r#"{"type":"history","room_id":"#);
+    // A validated id needs no escaping, but stay correct for any string.
+    out.push_str(&serde_json::Value::from(room_id).to_string());
+    out.push_str(r#","messages":["#);
+    for (i, m) in messages.enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(m.as_str());
+    }
+    out.push_str("]}");
+    out.into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{Value, json};
+
+    fn code(frame: &str) -> ErrorCode {
+        parse(frame, 10).expect_err("frame is refused").code
+    }
+
+    #[test]
+    fn ids_follow_the_rules() {
+        assert!(validate_id("room_id", "general").is_ok());
+        assert!(validate_id("room_id", "a.b-c_D9").is_ok());
+        assert!(validate_id("room_id", &"x".repeat(64)).is_ok());
+        assert!(validate_id("room_id", &"x".repeat(65)).is_err());
+        assert!(validate_id("room_id", "").is_err());
+        let err = validate_id("client_id", "a b").expect_err("space refused");
+        assert!(err.starts_with("client_id may only contain"), "{err}");
+        assert!(validate_id("client_id", "é").is_err());
+    }
+
+    #[test]
+    fn parses_the_two_client_frames() {
+        let msg = parse(r#"{"type":"message","text":"hi","extra":1}"#, 10);
+        assert_eq!(msg, Ok(Command::Message("hi".into())));
+        assert_eq!(parse(r#"{"type":"typing"}"#, 10), Ok(Command::Typing));
+    }
+
+    #[test]
+    fn classifies_bad_frames() {
+        assert_eq!(code("not json"), ErrorCode::InvalidJson);
+        assert_eq!(code("[1,2]"), ErrorCode::InvalidJson);
+        assert_eq!(code(r#"{"text":"no type"}"#), ErrorCode::InvalidMessage);
+        assert_eq!(
+            code(r#"{"type":"message","text":5}"#),
+            ErrorCode::InvalidMessage
+        );
+        assert_eq!(code(r#"{"type":"message"}"#), ErrorCode::InvalidMessage);
+        assert_eq!(code(r#"{"type":"dance"}"#), ErrorCode::UnknownType);
+        assert_eq!(
+            code(r#"{"type":"message","text":"  "}"#),
+            ErrorCode::EmptyText
+        );
+        assert_eq!(
+            code(r#"{"type":"message","text":"12345678901"}"#),
+            ErrorCode::TextTooLong
+        );
+        // The limit counts characters, not bytes.
+        assert!(parse(r#"{"type":"message","text":"éééééééééé"}"#, 10).is_ok());
+    }
+
+    #[test]
+    fn outgoing_frames_have_the_spec_fields_in_order() {
+        let m = Outgoing::Message {
+            client_id: "a",
+            text: "<b>",
+            room_id: "r",
+            timestamp: 7,
+        };
+        assert_eq!(
+            m.encode().as_str(),
+            r#"{"type":"message","client_id":"a","text":"<b>","room_id":"r","timestamp":7}"#
+        );
+        let h = history("r", [m.encode(), m.encode()].iter());
+        let v: Value = serde_json::from_str(h.as_str()).expect("history is JSON");
+        assert_eq!(v["type"], "history");
+        assert_eq!(v["messages"].as_array().map(Vec::len), Some(2));
+        assert_eq!(v["messages"][0]["text"], "<b>");
+        let e = Outgoing::Error {
+            code: ErrorCode::RateLimited,
+            message: "slow down",
+        };
+        let v: Value = serde_json::from_str(e.encode().as_str()).expect("error is JSON");
+        assert_eq!(
+            v,
+            json!({"type":"error","code":"rate_limited","message":"slow down"})
+        );
+    }
+}

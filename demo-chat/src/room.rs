@@ -1,0 +1,275 @@
+//! One room: its members' outbound queues, its history, and the fan-out.
+//!
+//! Every frame is serialised once and its bytes shared by all recipients. Each member has a
+//! bounded queue that the room fills with `try_send`: a member whose queue is full is removed
+//! and told to close with 4008 "slow", so one slow client never delays the others and memory
+//! stays bounded. A join or a leave costs one pass over the members (the announcement).
+//!
+//! The room's lock is a `std::sync::Mutex` held only for these short, non-async sections.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Mutex, MutexGuard};
+
+use axum::extract::ws::Utf8Bytes;
+use serde::Serialize;
+use tokio::sync::{mpsc, watch};
+
+use crate::protocol::{self, Outgoing};
+
+/// A frame waiting in a member's outbound queue.
+pub(crate) type Outbound = Utf8Bytes;
+
+/// Why the server closes a connection: a WebSocket close code and reason.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Kick {
+    pub(crate) code: u16,
+    pub(crate) reason: &'static str,
+    /// Deliver what is already queued before the close frame.
+    pub(crate) drain: bool,
+}
+
+impl Kick {
+    pub(crate) const SLOW: Self = Self {
+        code: 4008,
+        reason: "slow",
+        drain: false,
+    };
+    pub(crate) const DELETED: Self = Self {
+        code: 4410,
+        reason: "room deleted",
+        drain: true,
+    };
+    pub(crate) const SHUTDOWN: Self = Self {
+        code: 1001,
+        reason: "server shutting down",
+        drain: true,
+    };
+}
+
+/// A member as the room sees it.
+struct Member {
+    /// Tells this connection apart from a later one with the same client id.
+    conn: u64,
+    queue: mpsc::Sender<Outbound>,
+    kick: watch::Sender<Option<Kick>>,
+}
+
+/// What a connection gets when it joins.
+pub(crate) struct Membership {
+    pub(crate) conn: u64,
+    pub(crate) queue: mpsc::Receiver<Outbound>,
+    /// A sender into the connection's own queue, for `error` frames.
+    pub(crate) own: mpsc::Sender<Outbound>,
+}
+
+/// Why a join was refused.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum JoinError {
+    /// This client id is already connected to the room.
+    Duplicate,
+    /// The room was deleted or the server is shutting down.
+    Closed,
+}
+
+/// A snapshot of a room for the HTTP API.
+#[derive(Debug, Serialize)]
+pub(crate) struct RoomInfo {
+    pub(crate) room_id: String,
+    pub(crate) name: String,
+    pub(crate) participant_count: usize,
+    pub(crate) message_count: u64,
+    pub(crate) created_at: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) participants: Option<Vec<String>>,
+}
+
+/// A chat room.
+pub(crate) struct Room {
+    id: String,
+    name: String,
+    created_at: u64,
+    history_len: usize,
+    inner: Mutex<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    members: HashMap<String, Member>,
+    history: VecDeque<Utf8Bytes>,
+    message_count: u64,
+    next_conn: u64,
+    /// Set once the room is deleted or the server shuts down; joins are then refused.
+    closed: bool,
+}
+
+impl Room {
+    pub(crate) fn new(id: String, name: String, history_len: usize) -> Self {
+        Self {
+            id,
+            name,
+            created_at: crate::now_ms(),
+            history_len,
+            inner: Mutex::new(Inner::default()),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic while holding the lock leaves consistent data (every section is one step).
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Adds a member: queues the history for it, then announces it to everyone, itself included.
+    pub(crate) fn join(
+        &self,
+        client_id: &str,
+        queue_capacity: usize,
+        kick: watch::Sender<Option<Kick>>,
+    ) -> Result<Membership, JoinError> {
+        let mut inner = self.lock();
+        if inner.closed {
+            return Err(JoinError::Closed);
+        }
+        if inner.members.contains_key(client_id) {
+            return Err(JoinError::Duplicate);
+        }
+        let (tx, rx) = mpsc::channel(queue_capacity.max(1));
+        // The queue is new and empty, so the history always fits.
+        let _ = tx.try_send(protocol::history(&self.id, inner.history.iter()));
+        inner.next_conn += 1;
+        let conn = inner.next_conn;
+        let own = tx.clone();
+        inner.members.insert(
+            client_id.to_owned(),
+            Member {
+                conn,
+                queue: tx,
+                kick,
+            },
+        );
+        let joined = Outgoing::UserJoined {
+            client_id,
+            room_id: &self.id,
+            participant_count: inner.members.len(),
+        };
+        self.fan_out(&mut inner, &joined.encode(), None);
+        Ok(Membership {
+            conn,
+            queue: rx,
+            own,
+        })
+    }
+
+    /// Removes a member (if this connection is still the member) and announces it.
+    pub(crate) fn leave(&self, client_id: &str, conn: u64) {
+        let mut inner = self.lock();
+        if inner.members.get(client_id).is_some_and(|m| m.conn == conn) {
+            inner.members.remove(client_id);
+            self.announce_left(&mut inner, client_id);
+        }
+    }
+
+    /// Stores and fans out a chat message from `client_id`.
+    pub(crate) fn post(&self, client_id: &str, text: &str) {
+        let mut inner = self.lock();
+        let frame = Outgoing::Message {
+            client_id,
+            text,
+            room_id: &self.id,
+            timestamp: crate::now_ms(),
+        }
+        .encode();
+        if inner.history.len() == self.history_len {
+            inner.history.pop_front();
+        }
+        if self.history_len > 0 {
+            inner.history.push_back(frame.clone());
+        }
+        inner.message_count += 1;
+        self.fan_out(&mut inner, &frame, None);
+    }
+
+    /// Tells everyone but `client_id` that it is typing; not stored.
+    pub(crate) fn typing(&self, client_id: &str) {
+        let mut inner = self.lock();
+        let frame = Outgoing::Typing {
+            client_id,
+            room_id: &self.id,
+        }
+        .encode();
+        self.fan_out(&mut inner, &frame, Some(client_id));
+    }
+
+    /// Refuses further joins and closes every member with `kick`, after `notice` if given.
+    pub(crate) fn close(&self, kick: Kick, notice: Option<&Utf8Bytes>) {
+        let mut inner = self.lock();
+        inner.closed = true;
+        for (_, member) in inner.members.drain() {
+            if let Some(notice) = notice {
+                let _ = member.queue.try_send(notice.clone());
+            }
+            member.kick.send_replace(Some(kick));
+        }
+        inner.history.clear();
+    }
+
+    /// The room as the HTTP API shows it.
+    pub(crate) fn info(&self, with_participants: bool) -> RoomInfo {
+        let inner = self.lock();
+        let participants = with_participants.then(|| {
+            let mut ids: Vec<String> = inner.members.keys().cloned().collect();
+            ids.sort_unstable();
+            ids
+        });
+        RoomInfo {
+            room_id: self.id.clone(),
+            name: self.name.clone(),
+            participant_count: inner.members.len(),
+            message_count: inner.message_count,
+            created_at: self.created_at,
+            participants,
+        }
+    }
+
+    fn announce_left(&self, inner: &mut Inner, client_id: &str) {
+        let left = Outgoing::UserLeft {
+            client_id,
+            room_id: &self.id,
+            participant_count: inner.members.len(),
+        };
+        self.fan_out(inner, &left.encode(), None);
+    }
+
+    /// Queues `frame` for every member except `skip`; members whose queue is full are closed as
+    /// slow and their departure is announced in turn.
+    fn fan_out(&self, inner: &mut Inner, frame: &Utf8Bytes, skip: Option<&str>) {
+        let mut slow = Vec::new();
+        for (id, member) in &inner.members {
+            if skip == Some(id.as_str()) {
+                continue;
+            }
+            if let Err(mpsc::error::TrySendError::Full(_)) = member.queue.try_send(frame.clone()) {
+                slow.push(id.clone());
+            }
+        }
+        // Each announcement may find more slow members; every member is removed at most once.
+        while let Some(id) = slow.pop() {
+            if let Some(member) = inner.members.remove(&id) {
+                member.kick.send_replace(Some(Kick::SLOW));
+                let left = Outgoing::UserLeft {
+                    client_id: &id,
+                    room_id: &self.id,
+                    participant_count: inner.members.len(),
+                }
+                .encode();
+                for (other, m) in &inner.members {
+                    if let Err(mpsc::error::TrySendError::Full(_)) = m.queue.try_send(left.clone())
+                    {
+                        slow.push(other.clone());
+                    }
+                }
+            }
+        }
+    }
+}
