@@ -1,0 +1,204 @@
+//! The writer side: files, flushing, rotation, overflow policies and failing sinks.
+
+mod common;
+
+use std::io::{self, Write};
+use std::sync::{Arc, Mutex};
+
+use common::{MemorySink, assert_well_formed};
+use crossbeam_channel::{Receiver, Sender};
+use flowtrace_runtime::{Config, Error, Overflow, flowtrace};
+use serial_test::serial;
+
+#[flowtrace]
+fn work(n: u64) -> u64 {
+    n + 1
+}
+
+fn lines(path: &std::path::Path) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .expect("trace file")
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+#[serial]
+fn dropping_the_guard_writes_every_record_to_the_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("trace.jsonl");
+    let guard = Config::new().file(&path).init().expect("init");
+    for n in 0..1000 {
+        work(n);
+    }
+    drop(guard);
+    let lines = lines(&path);
+    assert_eq!(lines.len(), 2000);
+    let records: Vec<serde_json::Value> = lines
+        .iter()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect();
+    assert_well_formed(&records);
+}
+
+#[test]
+#[serial]
+fn flush_makes_records_visible_while_tracing_goes_on() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("trace.jsonl");
+    let guard = Config::new().file(&path).init().expect("init");
+    work(1);
+    guard.flush().expect("flush");
+    assert_eq!(lines(&path).len(), 2);
+    work(2);
+    flowtrace_runtime::flush().expect("flush");
+    assert_eq!(lines(&path).len(), 4);
+}
+
+#[test]
+#[serial]
+fn a_second_init_is_refused_until_the_guard_is_dropped() {
+    let guard = Config::new().writer(io::sink()).init().expect("init");
+    assert!(matches!(
+        Config::new().writer(io::sink()).init(),
+        Err(Error::AlreadyInitialized)
+    ));
+    drop(guard);
+    let again = Config::new().writer(io::sink()).init();
+    assert!(again.is_ok());
+}
+
+#[test]
+#[serial]
+fn rotation_splits_the_trace_into_whole_line_files() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("trace.jsonl");
+    let guard = Config::new()
+        .file(&path)
+        .rotation(2_000, 100)
+        .init()
+        .expect("init");
+    for n in 0..200 {
+        work(n);
+    }
+    drop(guard);
+    let mut total = lines(&path).len();
+    let mut n = 1;
+    loop {
+        let rotated = dir.path().join(format!("trace.jsonl.{n}"));
+        if !rotated.exists() {
+            break;
+        }
+        assert!(std::fs::metadata(&rotated).expect("meta").len() <= 2_000);
+        total += lines(&rotated).len();
+        n += 1;
+    }
+    assert!(n > 2, "expected several rotated files, got {}", n - 1);
+    assert_eq!(total, 400);
+}
+
+/// A sink whose writes wait until the test opens the gate.
+struct GateSink {
+    entered: Sender<()>,
+    gate: Receiver<()>,
+    inner: MemorySink,
+    open: bool,
+}
+
+impl Write for GateSink {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if !self.open {
+            let _ = self.entered.send(());
+            self.open = self.gate.recv().is_ok();
+        }
+        self.inner.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+#[serial]
+fn drop_mode_counts_what_it_drops_and_says_so_in_the_trace() {
+    let (entered_tx, entered) = crossbeam_channel::bounded(1);
+    let (open_gate, gate) = crossbeam_channel::bounded(1);
+    let memory = MemorySink::default();
+    let before = flowtrace_runtime::stats();
+    let guard = Config::new()
+        .writer(GateSink {
+            entered: entered_tx,
+            gate,
+            inner: memory.clone(),
+            open: false,
+        })
+        .overflow(Overflow::Drop)
+        .capacity(1)
+        .init()
+        .expect("init");
+    work(0);
+    entered
+        .recv()
+        .expect("writer is now stuck in its first write");
+    for n in 0..100 {
+        work(n);
+    }
+    let dropped = flowtrace_runtime::stats().dropped - before.dropped;
+    assert!(
+        dropped >= 198,
+        "only {dropped} dropped with a full capacity-1 channel"
+    );
+    open_gate.send(()).expect("open the gate");
+    drop(guard);
+    let records = memory.records();
+    let calls = records.iter().filter(|r| r["event"] != "DROPPED").count() as u64;
+    let counted: u64 = records
+        .iter()
+        .filter(|r| r["event"] == "DROPPED")
+        .map(|r| r["count"].as_u64().expect("count"))
+        .sum();
+    assert_eq!(counted, dropped);
+    assert_eq!(
+        calls + counted,
+        202,
+        "every produced record is written or counted"
+    );
+}
+
+/// A sink that fails every write, like a full disk.
+struct FailingSink(Arc<Mutex<u32>>);
+
+impl Write for FailingSink {
+    fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+        *self.0.lock().expect("lock") += 1;
+        Err(io::Error::new(io::ErrorKind::StorageFull, "no space left"))
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+#[serial]
+fn a_failing_sink_never_fails_the_program() {
+    let attempts = Arc::new(Mutex::new(0));
+    let before = flowtrace_runtime::stats();
+    let guard = Config::new()
+        .writer(FailingSink(attempts.clone()))
+        .init()
+        .expect("init");
+    let mut total = 0;
+    for n in 0..100 {
+        total += work(n);
+        guard.flush().expect("flush still answers");
+    }
+    drop(guard);
+    assert_eq!(total, 5050);
+    let after = flowtrace_runtime::stats();
+    assert!(*attempts.lock().expect("lock") >= 100);
+    assert!(after.write_errors - before.write_errors >= 100);
+    assert_eq!(after.lost - before.lost, 200);
+}
