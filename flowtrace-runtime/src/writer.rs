@@ -72,7 +72,6 @@ impl Writer {
             }
             self.write_out(&mut acks);
             if stop {
-                self.report_summary();
                 return;
             }
         }
@@ -112,8 +111,8 @@ impl Writer {
                     if !self.reported_error {
                         self.reported_error = true;
                         eprintln!(
-                            "flowtrace: cannot write to {}: {error}; the traced program goes on, \
-                             further write errors are counted and summarised at shutdown",
+                            "flowtrace: cannot write to {}: {error}; the program goes on, and \
+                             lost records are counted in flowtrace_runtime::stats()",
                             self.sink.describe()
                         );
                     }
@@ -124,18 +123,6 @@ impl Writer {
         }
         for ack in acks.drain(..) {
             let _ = ack.send(());
-        }
-    }
-
-    fn report_summary(&self) {
-        let stats = stats::stats();
-        if stats.write_errors > 1 {
-            eprintln!(
-                "flowtrace: {} writes to {} failed, {} records lost",
-                stats.write_errors,
-                self.sink.describe(),
-                stats.lost
-            );
         }
     }
 }
