@@ -67,9 +67,9 @@ pub struct Cli {
     /// Port to listen on (0 picks a free one).
     #[arg(long, env = "DEMO_CHAT_PORT", default_value_t = 8000)]
     pub port: u16,
-    /// Trace file written by flowtrace.
-    #[arg(long, env = "DEMO_CHAT_TRACE_FILE", default_value = "flowtrace.jsonl")]
-    pub trace_file: PathBuf,
+    /// Trace file written by flowtrace [default: `FLOWTRACE_LOGFILE`, else flowtrace.jsonl].
+    #[arg(long, env = "DEMO_CHAT_TRACE_FILE")]
+    pub trace_file: Option<PathBuf>,
     /// Client frames per second allowed per connection.
     #[arg(long, env = "DEMO_CHAT_RATE", default_value_t = 20.0)]
     pub rate: f64,

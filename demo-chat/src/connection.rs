@@ -12,6 +12,7 @@ use std::ops::ControlFlow;
 use std::pin::pin;
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes};
+use flowtrace_runtime::flowtrace;
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use tokio::sync::{Notify, mpsc, watch};
 use tokio::time::{Instant, sleep_until, timeout};
@@ -43,6 +44,7 @@ enum Exit {
 }
 
 /// Runs a connection of `client_id` to `room_id` until it ends. The ids are already valid.
+#[flowtrace(skip(sink, stream, state))]
 pub(crate) async fn serve<S, R, E>(
     mut sink: S,
     stream: R,
@@ -136,6 +138,7 @@ fn close_frame(code: u16, reason: &str) -> Message {
 
 /// Moves queued frames to the socket (batching what is ready into one flush) and keeps the
 /// connection alive with pings. Ends when the socket fails or a ping goes unanswered.
+#[flowtrace(skip_all)]
 async fn send_half<S>(
     sink: &mut S,
     queue: &mut mpsc::Receiver<Utf8Bytes>,
@@ -190,6 +193,7 @@ where
 }
 
 /// Reads client frames until the client closes, the socket fails, or a frame is too big.
+#[flowtrace(skip(stream, room, own, pongs, limits))]
 async fn receive_half<R, E>(
     mut stream: R,
     room: &Room,
@@ -236,6 +240,7 @@ where
 }
 
 /// Handles one text frame; the client stays connected whatever it sent.
+#[flowtrace(skip(room, own, limits))]
 fn handle_text(
     room: &Room,
     client_id: &str,
@@ -253,6 +258,7 @@ fn handle_text(
 
 /// Queues an `error` frame for this client only. If its queue is full it is about to be closed
 /// as slow anyway, so the frame is dropped.
+#[flowtrace(skip(own))]
 fn reply_error(own: &mpsc::Sender<Utf8Bytes>, error: &FrameError) {
     let frame = Outgoing::Error {
         code: error.code,

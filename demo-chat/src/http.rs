@@ -4,6 +4,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::Html;
 use axum::routing::get;
 use axum::{Json, Router};
+use flowtrace_runtime::flowtrace;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -25,10 +26,12 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
+#[flowtrace]
 async fn index() -> Html<&'static str> {
     Html(INDEX_HTML)
 }
 
+#[flowtrace(skip(state))]
 async fn health(State(state): State<AppState>) -> Json<Value> {
     Json(json!({
         "status": "healthy",
@@ -39,6 +42,7 @@ async fn health(State(state): State<AppState>) -> Json<Value> {
     }))
 }
 
+#[flowtrace(skip(state))]
 async fn list_rooms(State(state): State<AppState>) -> Json<Value> {
     let rooms = state.rooms().infos();
     Json(json!({ "count": rooms.len(), "rooms": rooms }))
@@ -51,6 +55,7 @@ struct CreateRoom {
     name: Option<String>,
 }
 
+#[flowtrace(skip(state))]
 async fn create_room(
     State(state): State<AppState>,
     query: Result<Query<CreateRoom>, axum::extract::rejection::QueryRejection>,
@@ -68,6 +73,7 @@ async fn create_room(
     Ok(Json(room.info(true)))
 }
 
+#[flowtrace(skip(state))]
 async fn get_room(
     State(state): State<AppState>,
     Path(room_id): Path<String>,
@@ -77,6 +83,7 @@ async fn get_room(
     Ok(Json(room.info(true)))
 }
 
+#[flowtrace(skip(state))]
 async fn delete_room(
     State(state): State<AppState>,
     Path(room_id): Path<String>,

@@ -1,8 +1,9 @@
 //! Run with `cargo run --release -p demo-chat` and open <http://127.0.0.1:8000>.
 //!
 //! Flags (and environment variables): `--host` (`DEMO_CHAT_HOST`), `--port` (`DEMO_CHAT_PORT`),
-//! `--trace-file` (`DEMO_CHAT_TRACE_FILE`); `--help` lists the limits. Stops on ctrl-c or SIGTERM,
-//! closing every WebSocket with 1001.
+//! `--trace-file` (`DEMO_CHAT_TRACE_FILE`); `--help` lists the limits. The other `FLOWTRACE_*`
+//! variables configure tracing (`FLOWTRACE_ENABLED=0` turns it off). Stops on ctrl-c or SIGTERM:
+//! every WebSocket gets close 1001, then the trace file is flushed and complete.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -24,6 +25,15 @@ fn main() -> ExitCode {
 
 fn serve(cli: &Cli) -> Result<(), String> {
     let limits = cli.limits()?;
+    let mut tracing = flowtrace_runtime::Config::from_env()
+        .map_err(|e| format!("bad tracing configuration: {e}"))?;
+    if let Some(path) = &cli.trace_file {
+        tracing = tracing.file(path);
+    }
+    // Declared before the runtime, so dropped after it: every task's records are written.
+    let _trace = tracing
+        .init()
+        .map_err(|e| format!("cannot start tracing: {e}"))?;
     let runtime = tokio::runtime::Runtime::new().map_err(|e| format!("cannot start tokio: {e}"))?;
     runtime.block_on(async {
         let addr = SocketAddr::new(cli.host, cli.port);

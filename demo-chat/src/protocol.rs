@@ -3,6 +3,7 @@
 //! Every server frame is serialised once into an [`Utf8Bytes`] that all its recipients share.
 
 use axum::extract::ws::Utf8Bytes;
+use flowtrace_runtime::flowtrace;
 use serde::{Deserialize, Serialize};
 
 /// Longest room or client id.
@@ -167,6 +168,7 @@ impl Outgoing<'_> {
 }
 
 /// The `history` frame: the stored messages, already JSON, oldest first.
+#[flowtrace(skip(messages))]
 pub(crate) fn history<'a>(
     room_id: &str,
     messages: impl Iterator<Item = &'a Utf8Bytes>,

@@ -11,6 +11,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Mutex, MutexGuard};
 
 use axum::extract::ws::Utf8Bytes;
+use flowtrace_runtime::flowtrace;
 use serde::Serialize;
 use tokio::sync::{mpsc, watch};
 
@@ -20,7 +21,7 @@ use crate::protocol::{self, Outgoing};
 pub(crate) type Outbound = Utf8Bytes;
 
 /// Why the server closes a connection: a WebSocket close code and reason.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub(crate) struct Kick {
     pub(crate) code: u16,
     pub(crate) reason: &'static str,
@@ -121,6 +122,7 @@ impl Room {
     }
 
     /// Adds a member: queues the history for it, then announces it to everyone, itself included.
+    #[flowtrace(skip(queue_capacity, kick), fields(room_id = self.id.as_str()))]
     pub(crate) fn join(
         &self,
         client_id: &str,
@@ -162,6 +164,7 @@ impl Room {
     }
 
     /// Removes a member (if this connection is still the member) and announces it.
+    #[flowtrace(fields(room_id = self.id.as_str()))]
     pub(crate) fn leave(&self, client_id: &str, conn: u64) {
         let mut inner = self.lock();
         if inner.members.get(client_id).is_some_and(|m| m.conn == conn) {
@@ -171,6 +174,7 @@ impl Room {
     }
 
     /// Stores and fans out a chat message from `client_id`.
+    #[flowtrace(fields(room_id = self.id.as_str()))]
     pub(crate) fn post(&self, client_id: &str, text: &str) {
         let mut inner = self.lock();
         let frame = Outgoing::Message {
@@ -191,6 +195,7 @@ impl Room {
     }
 
     /// Tells everyone but `client_id` that it is typing; not stored.
+    #[flowtrace(fields(room_id = self.id.as_str()))]
     pub(crate) fn typing(&self, client_id: &str) {
         let mut inner = self.lock();
         let frame = Outgoing::Typing {
@@ -202,6 +207,7 @@ impl Room {
     }
 
     /// Refuses further joins and closes every member with `kick`, after `notice` if given.
+    #[flowtrace(skip(notice), fields(room_id = self.id.as_str()))]
     pub(crate) fn close(&self, kick: Kick, notice: Option<&Utf8Bytes>) {
         let mut inner = self.lock();
         inner.closed = true;
@@ -243,6 +249,7 @@ impl Room {
 
     /// Queues `frame` for every member except `skip`; members whose queue is full are closed as
     /// slow and their departure is announced in turn.
+    #[flowtrace(name = "broadcast", skip(inner, frame), fields(room_id = self.id.as_str(), recipients = inner.members.len()))]
     fn fan_out(&self, inner: &mut Inner, frame: &Utf8Bytes, skip: Option<&str>) {
         let mut slow = Vec::new();
         for (id, member) in &inner.members {

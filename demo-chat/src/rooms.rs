@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use flowtrace_runtime::flowtrace;
 use tokio::sync::watch;
 
 use crate::AppError;
@@ -45,6 +46,7 @@ impl Rooms {
     }
 
     /// Creates a room; an existing id is [`AppError::RoomExists`].
+    #[flowtrace]
     pub(crate) fn create(&self, room_id: &str, name: &str) -> Result<Arc<Room>, AppError> {
         let mut reg = self.lock();
         if reg.rooms.contains_key(room_id) {
@@ -65,6 +67,7 @@ impl Rooms {
     }
 
     /// Deletes a room: its members get a `room_deleted` frame, then close 4410.
+    #[flowtrace]
     pub(crate) fn delete(&self, room_id: &str) -> Result<(), AppError> {
         let room = self
             .lock()
@@ -77,6 +80,7 @@ impl Rooms {
     }
 
     /// Joins `room_id` as `client_id`, creating the room if it does not exist.
+    #[flowtrace(skip(queue_capacity, kick))]
     pub(crate) fn join(
         &self,
         room_id: &str,
@@ -105,6 +109,7 @@ impl Rooms {
     }
 
     /// Refuses new joins and closes every member of every room with 1001.
+    #[flowtrace]
     pub(crate) fn shutdown(&self) {
         let rooms = {
             let mut reg = self.lock();

@@ -4,6 +4,7 @@
 use axum::extract::ws::{WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, State};
 use axum::response::Response;
+use flowtrace_runtime::flowtrace;
 use futures_util::StreamExt;
 
 use crate::connection::{self, CLOSE_INVALID_ID};
@@ -12,6 +13,7 @@ use crate::{AppError, AppState};
 
 /// Upgrades the request; invalid ids are refused after the upgrade with close 4400 and the reason,
 /// so that browsers, which cannot read an HTTP error on a WebSocket, see why.
+#[flowtrace(skip(ws, state))]
 pub(crate) async fn upgrade(
     ws: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
     Path((room_id, client_id)): Path<(String, String)>,
@@ -36,11 +38,13 @@ pub(crate) async fn upgrade(
     }))
 }
 
+#[flowtrace(skip(socket, state))]
 async fn refuse(mut socket: WebSocket, reason: &str, state: &AppState) {
     connection::close(&mut socket, CLOSE_INVALID_ID, reason, state.limits()).await;
 }
 
 /// One chat connection, from join to leave.
+#[flowtrace(skip(socket, state))]
 async fn handle_socket(socket: WebSocket, room_id: String, client_id: String, state: AppState) {
     let (sink, stream) = socket.split();
     connection::serve(sink, stream, state, room_id, client_id).await;

@@ -1,0 +1,125 @@
+//! The `demo-chat` binary as a process: it reports a taken port clearly, and on SIGTERM closes
+//! its WebSocket clients with 1001, exits 0, and leaves a complete trace file.
+
+#![cfg(unix)]
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::Value;
+use tokio_tungstenite::tungstenite::Message;
+
+const DEADLINE: Duration = Duration::from_secs(30);
+
+/// Starts the binary on port 0 and returns it with the address it printed.
+fn start(trace: &std::path::Path) -> (Child, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_demo-chat"))
+        .args(["--port", "0", "--trace-file"])
+        .arg(trace)
+        .env_remove("DEMO_CHAT_PORT")
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn demo-chat");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("read banner");
+    let addr = line
+        .trim()
+        .rsplit("http://")
+        .next()
+        .expect("banner names the address")
+        .to_owned();
+    (child, addr)
+}
+
+fn wait(child: &mut Child) -> std::process::ExitStatus {
+    let deadline = std::time::Instant::now() + DEADLINE;
+    loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            return status;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "demo-chat did not exit"
+        );
+        std::thread::park_timeout(Duration::from_millis(20));
+    }
+}
+
+#[tokio::test]
+async fn sigterm_closes_clients_with_1001_and_completes_the_trace() {
+    let dir = std::env::temp_dir().join(format!("demo-chat-signal-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let trace = dir.join("trace.jsonl");
+    let (mut child, addr) = start(&trace);
+
+    // A second instance on the same port fails with a clear message.
+    let port = addr.rsplit(':').next().expect("port");
+    let taken = Command::new(env!("CARGO_BIN_EXE_demo-chat"))
+        .args(["--port", port, "--trace-file"])
+        .arg(dir.join("other.jsonl"))
+        .output()
+        .expect("run second instance");
+    assert!(!taken.status.success());
+    let stderr = String::from_utf8_lossy(&taken.stderr);
+    assert!(
+        stderr.contains("cannot listen on") && stderr.contains(port),
+        "{stderr}"
+    );
+
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws/general/sig"))
+        .await
+        .expect("connect");
+    ws.send(Message::text(r#"{"type":"message","text":"bye"}"#))
+        .await
+        .expect("send");
+    let mut saw_message = false;
+    while !saw_message {
+        let frame = tokio::time::timeout(DEADLINE, ws.next())
+            .await
+            .expect("frame")
+            .expect("open");
+        if let Ok(Message::Text(t)) = frame {
+            saw_message = t.as_str().contains("\"bye\"");
+        }
+    }
+
+    let pid = child.id().to_string();
+    let killed = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let close = loop {
+        let frame = tokio::time::timeout(DEADLINE, ws.next())
+            .await
+            .expect("frame");
+        match frame {
+            Some(Ok(Message::Close(Some(frame)))) => break u16::from(frame.code),
+            Some(Ok(_)) => continue,
+            other => panic!("expected a close frame, got {other:?}"),
+        }
+    };
+    assert_eq!(close, 1001);
+    assert!(wait(&mut child).success());
+
+    let text = std::fs::read_to_string(&trace).expect("trace file");
+    std::fs::remove_dir_all(&dir).ok();
+    let mut open: HashMap<u64, String> = HashMap::new();
+    for line in text.lines() {
+        let r: Value = serde_json::from_str(line).expect("JSON line");
+        let id = r["id"].as_u64().expect("id");
+        if r["event"] == "ENTER" {
+            open.insert(id, r["function"].as_str().unwrap_or_default().to_owned());
+        } else {
+            assert!(open.remove(&id).is_some(), "{line} closes an open ENTER");
+        }
+    }
+    assert!(open.is_empty(), "unclosed: {open:?}");
+    assert!(text.contains(r#""function":"post""#) && text.contains(r#""function":"shutdown""#));
+}
