@@ -1,7 +1,7 @@
 //! Code generation: the user's function, unchanged outside its body, with the body run as a
 //! traced call through `::flowtrace_runtime::__private`.
 
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::{Delimiter, Group, Span, TokenStream};
 use quote::{ToTokens, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::visit::Visit;
@@ -23,13 +23,13 @@ fn parse_function(item: TokenStream) -> syn::Result<ItemFn> {
     if let Ok(function) = syn::parse2::<ItemFn>(item.clone()) {
         return Ok(function);
     }
-    if let Ok(declaration) = syn::parse2::<TraitItemFn>(item.clone()) {
-        if declaration.default.is_none() {
-            return Err(syn::Error::new_spanned(
-                &declaration.sig.fn_token,
-                "`#[flowtrace]` needs a function body; put it on the implementation",
-            ));
-        }
+    if let Ok(declaration) = syn::parse2::<TraitItemFn>(item.clone())
+        && declaration.default.is_none()
+    {
+        return Err(syn::Error::new_spanned(
+            declaration.sig.fn_token,
+            "`#[flowtrace]` needs a function body; put it on the implementation",
+        ));
     }
     let span = match syn::parse2::<Item>(item.clone()) {
         Ok(other) => item_keyword_span(&other),
@@ -161,11 +161,37 @@ fn generate(function: &ItemFn, options: &Options, params: &[Param]) -> TokenStre
         ReturnType::Type(_, ty) if nameable(ty) => Some(ty.to_token_stream()),
         ReturnType::Type(..) => None,
     };
-    let turbofish = body_type.map(|ty| quote_spanned!(ty.span()=> ::<#ty, _>));
-    let body = if sig.asyncness.is_some() {
+    let turbofish = body_type
+        .as_ref()
+        .map(|ty| quote_spanned!(ty.span()=> ::<#ty, _>));
+    let body = if matches!(&sig.output, ReturnType::Type(_, ty) if matches!(**ty, Type::Never(_))) {
+        // Nothing to close on return: it never returns, and a panic is recorded by `run`.
+        quote! {
+            __flowtrace_call.run(move || -> ! #block)
+        }
+    } else if sig.asyncness.is_some() {
+        // An async block's output type is inferred from its first `return`; this unreachable
+        // one makes it the declared type, so later `return`s and `?`s coerce as in the original.
+        let fake_return = body_type.as_ref().map(|ty| {
+            quote_spanned! {ty.span()=>
+                #[allow(
+                    unknown_lints,
+                    unreachable_code,
+                    clippy::diverging_sub_expression,
+                    clippy::empty_loop,
+                    clippy::let_unit_value,
+                    clippy::needless_return,
+                    clippy::unreachable
+                )]
+                if false {
+                    let __flowtrace_declared: #ty = loop {};
+                    return __flowtrace_declared;
+                }
+            }
+        });
         quote! {
             let (__flowtrace_ret, mut __flowtrace_call) =
-                __flowtrace_call.instrument #turbofish (async move #block).await;
+                __flowtrace_call.instrument #turbofish (async move { #fake_return #block }).await;
             #record_result
             #close
             __flowtrace_ret
@@ -189,13 +215,20 @@ fn generate(function: &ItemFn, options: &Options, params: &[Param]) -> TokenStre
             __flowtrace_ret
         }
     };
-    quote! {
-        #(#outer)*
-        #vis #sig {
+    // The new body keeps the braces (and so the span) of the user's body: lints that look at the
+    // function as a whole, like `dead_code`, still see the user's item.
+    let mut braces = Group::new(
+        Delimiter::Brace,
+        quote! {
             #(#inner)*
             #prologue
             #body
-        }
+        },
+    );
+    braces.set_span(block.brace_token.span.join());
+    quote! {
+        #(#outer)*
+        #vis #sig #braces
     }
 }
 

@@ -14,15 +14,27 @@ use proc_macro::TokenStream;
 
 /// Records every call of the function as an `ENTER` and a closing record in the trace.
 ///
-/// ```ignore
+/// ```
+/// # #[allow(dead_code)] mod options {
+/// use flowtrace_runtime::flowtrace;
+/// # #[derive(Debug)] struct Room; impl Room { fn id(&self) -> u32 { 1 } }
 /// #[flowtrace]                                    // all arguments but `self`
+/// # fn a() {}
 /// #[flowtrace(name = "login")]                    // the `function` written in the trace
+/// # fn b() {}
 /// #[flowtrace(skip(socket, state))]               // leave arguments out
+/// # fn c(socket: u8, state: u8) -> u8 { socket + state }
 /// #[flowtrace(skip_all)]                          // record no argument
-/// #[flowtrace(fields(room = room.id(), n = 3))]   // extra entries in `args`
+/// # fn d(_a: u8) {}
+/// #[flowtrace(fields(room_id = room.id(), n = 3))] // extra entries in `args`
+/// # fn e(room: &Room) {}
 /// #[flowtrace(ret)]                               // the return value, in EXIT's `result`
+/// # fn f() -> u8 { 1 }
 /// #[flowtrace(redact(pin))]                       // write `"***"` for these arguments
+/// # fn g(pin: u32) {}
 /// #[flowtrace(max_arg_length = 80)]               // cut longer encoded values
+/// # fn h(text: &str) {}
+/// # }
 /// ```
 ///
 /// Applies to free functions, methods, associated functions, generic functions, `async fn`,
@@ -34,7 +46,7 @@ use proc_macro::TokenStream;
 ///
 /// `fn add(a: u64, b: u64) -> u64 { a + b }` expands to, in essence:
 ///
-/// ```ignore
+/// ```text
 /// fn add(a: u64, b: u64) -> u64 {
 ///     static __FLOWTRACE_SITE: CallSite = CallSite::new("add", module_path!(), file!(), line!(),
 ///         &[ArgSpec::new("a", false), ArgSpec::new("b", false)], 0);

@@ -86,7 +86,7 @@ pub(crate) fn validate(function: &ItemFn, options: &Options, params: &[Param]) -
     let mut keys: Vec<&Ident> = Vec::new();
     for field in options.fields.iter().flatten() {
         let key = &field.key;
-        if keys.iter().any(|k| *k == key) {
+        if keys.contains(&key) {
             errors.push(syn::Error::new(
                 key.span(),
                 format!("duplicate field `{key}`"),

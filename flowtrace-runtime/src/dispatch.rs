@@ -93,10 +93,10 @@ pub(crate) fn with_local<R>(f: impl FnOnce(&Local, &Dispatch) -> Option<R>) -> O
             let generation = GENERATION.load(Ordering::Relaxed);
             {
                 let cached = local.dispatch.borrow();
-                if let Some(dispatch) = cached.as_deref() {
-                    if dispatch.generation == generation {
-                        return f(local, dispatch);
-                    }
+                if let Some(dispatch) = cached.as_deref()
+                    && dispatch.generation == generation
+                {
+                    return f(local, dispatch);
                 }
             }
             let fresh = current_dispatch()?;

@@ -1,0 +1,6 @@
+use flowtrace_runtime::flowtrace;
+
+#[flowtrace(name = work)]
+fn work() {}
+
+fn main() {}

@@ -1,0 +1,8 @@
+use flowtrace_runtime::flowtrace;
+
+#[flowtrace]
+struct Config {
+    verbose: bool,
+}
+
+fn main() {}

@@ -1,0 +1,8 @@
+use flowtrace_runtime::flowtrace;
+
+#[flowtrace]
+fn label(n: u8) -> String {
+    n
+}
+
+fn main() {}

@@ -1,0 +1,6 @@
+use flowtrace_runtime::flowtrace;
+
+#[flowtrace(level = "debug")]
+fn work() {}
+
+fn main() {}
