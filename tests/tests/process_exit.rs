@@ -1,0 +1,154 @@
+//! The runtime as a real process sees it: records written at exit without a guard, on panic,
+//! under a flood in `drop` mode, and a trace path that cannot be used.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn run(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_traced_program"));
+    command.args(args).current_dir(dir);
+    for name in [
+        "FLOWTRACE_LOGFILE",
+        "FLOWTRACE_STDOUT",
+        "FLOWTRACE_ENABLED",
+        "FLOWTRACE_OVERFLOW",
+        "FLOWTRACE_BUFFER",
+    ] {
+        command.env_remove(name);
+    }
+    command.envs(env.iter().copied());
+    command.output().expect("run traced_program")
+}
+
+fn records(path: &Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .expect("trace file exists")
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("every line is whole JSON"))
+        .collect()
+}
+
+fn count(records: &[Value], event: &str) -> usize {
+    records.iter().filter(|r| r["event"] == event).count()
+}
+
+fn flowtrace_messages(output: &Output) -> Vec<String> {
+    String::from_utf8_lossy(&output.stderr)
+        .lines()
+        .filter(|line| line.starts_with("flowtrace:"))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn returning_from_main_without_a_guard_writes_every_record() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let output = run(dir.path(), &[], &["5000", "2", "return"]);
+    assert!(output.status.success(), "{output:?}");
+    let records = records(&dir.path().join("flowtrace.jsonl"));
+    // 2 threads × 5000 step calls + 1 finale call, ENTER and EXIT each.
+    assert_eq!(records.len(), 2 * (2 * 5000 + 1));
+    assert_eq!(count(&records, "ENTER"), count(&records, "EXIT"));
+}
+
+#[test]
+fn process_exit_without_a_guard_writes_every_record() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("custom.jsonl");
+    let path_text = path.to_str().expect("utf-8 path");
+    let output = run(
+        dir.path(),
+        &[("FLOWTRACE_LOGFILE", path_text)],
+        &["3000", "1", "exit"],
+    );
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(records(&path).len(), 2 * 3000);
+}
+
+#[test]
+fn a_panic_out_of_main_still_writes_the_panic_record() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let output = run(dir.path(), &[], &["100", "1", "panic"]);
+    assert_eq!(output.status.code(), Some(101), "{output:?}");
+    let records = records(&dir.path().join("flowtrace.jsonl"));
+    assert_eq!(records.len(), 2 * 101);
+    let last = records.last().expect("records");
+    assert_eq!(last["event"], "PANIC");
+    assert_eq!(last["function"], "finale");
+    assert_eq!(last["error"], "finale panicked on purpose");
+}
+
+#[test]
+fn drop_mode_under_a_flood_accounts_for_every_record() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let output = run(
+        dir.path(),
+        &[("FLOWTRACE_OVERFLOW", "drop"), ("FLOWTRACE_BUFFER", "4")],
+        &["50000", "2", "return"],
+    );
+    assert!(output.status.success(), "{output:?}");
+    let records = records(&dir.path().join("flowtrace.jsonl"));
+    let written = records.iter().filter(|r| r["event"] != "DROPPED").count() as u64;
+    let dropped: u64 = records
+        .iter()
+        .filter(|r| r["event"] == "DROPPED")
+        .map(|r| r["count"].as_u64().expect("count"))
+        .sum();
+    assert!(
+        dropped > 0,
+        "a 4-record channel under 2 flooding threads should drop"
+    );
+    assert_eq!(written + dropped, 2 * (2 * 50_000 + 1));
+}
+
+#[test]
+fn an_unusable_trace_path_prints_one_message_and_the_program_runs() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let blocker = dir.path().join("not-a-directory");
+    std::fs::write(&blocker, "").expect("blocker file");
+    let path = blocker.join("trace.jsonl");
+    let output = run(
+        dir.path(),
+        &[("FLOWTRACE_LOGFILE", path.to_str().expect("utf-8"))],
+        &["10"],
+    );
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), "65"); // sum of n + 2 for n in 0..10
+    let messages = flowtrace_messages(&output);
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    assert!(messages[0].contains("cannot open trace file") && messages[0].contains("trace.jsonl"));
+}
+
+#[test]
+fn a_full_disk_prints_one_message_and_the_program_runs() {
+    let output = run(
+        Path::new("."),
+        &[("FLOWTRACE_LOGFILE", "/dev/full")],
+        &["2000", "2"],
+    );
+    assert!(output.status.success(), "{output:?}");
+    let messages = flowtrace_messages(&output);
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    assert!(messages[0].contains("/dev/full"), "{messages:?}");
+}
+
+#[test]
+fn a_bad_variable_disables_tracing_with_a_message_naming_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let output = run(dir.path(), &[("FLOWTRACE_OVERFLOW", "sometimes")], &["10"]);
+    assert!(output.status.success(), "{output:?}");
+    let messages = flowtrace_messages(&output);
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    assert!(messages[0].contains("FLOWTRACE_OVERFLOW"), "{messages:?}");
+    assert!(!dir.path().join("flowtrace.jsonl").exists());
+}
+
+#[test]
+fn disabled_tracing_writes_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let output = run(dir.path(), &[("FLOWTRACE_ENABLED", "0")], &["10"]);
+    assert!(output.status.success(), "{output:?}");
+    assert!(!dir.path().join("flowtrace.jsonl").exists());
+}
