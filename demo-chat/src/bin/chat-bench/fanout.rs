@@ -1,0 +1,309 @@
+//! (b) fan-out: rooms of clients where a few send at a set rate and everyone receives; reports
+//! deliveries per second, latency percentiles, loss, duplicates and reordering, and raises the
+//! rate until p99 passes a bound. (c) is the same with the server's tracing off.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock};
+use std::time::{Duration, Instant};
+
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{SinkExt, StreamExt, stream};
+use tokio::sync::watch;
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::conns::on_off;
+use crate::server::{Server, Ws};
+
+static EPOCH: LazyLock<Instant> = LazyLock::new(Instant::now);
+
+fn now_us() -> u64 {
+    u64::try_from(EPOCH.elapsed().as_micros()).unwrap_or(u64::MAX)
+}
+
+/// The shape of a fan-out run.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Shape {
+    pub(crate) rooms: usize,
+    pub(crate) per_room: usize,
+    pub(crate) senders: usize,
+}
+
+/// What one step measured.
+#[derive(Debug, Default)]
+pub(crate) struct Step {
+    pub(crate) offered: f64,
+    pub(crate) delivered_per_sec: f64,
+    pub(crate) delivered: u64,
+    pub(crate) expected: u64,
+    pub(crate) duplicates: u64,
+    pub(crate) reordered: u64,
+    pub(crate) p50_ms: f64,
+    pub(crate) p99_ms: f64,
+    pub(crate) max_ms: f64,
+}
+
+impl Step {
+    fn lost(&self) -> u64 {
+        self.expected.saturating_sub(self.delivered)
+    }
+
+    fn print(&self) {
+        println!(
+            "  offered {:>8.0}/s delivered {:>8.0}/s  p50 {:>6.2} ms  p99 {:>7.2} ms  max {:>7.2} ms  lost {} dup {} reordered {}",
+            self.offered,
+            self.delivered_per_sec,
+            self.p50_ms,
+            self.p99_ms,
+            self.max_ms,
+            self.lost(),
+            self.duplicates,
+            self.reordered
+        );
+    }
+}
+
+#[derive(Default)]
+struct ReaderStats {
+    latencies_us: Vec<u32>,
+    duplicates: u64,
+    reordered: u64,
+}
+
+/// The connected rooms: sender sinks and reader tasks, with a switch to collect their stats.
+struct Crowd {
+    sinks: Vec<SplitSink<Ws, Message>>,
+    readers: Vec<tokio::task::JoinHandle<ReaderStats>>,
+    collect: watch::Sender<u64>,
+    delivered: Arc<AtomicU64>,
+}
+
+async fn gather(server: &Server, shape: Shape) -> Result<Crowd, String> {
+    let total = shape.rooms * shape.per_room;
+    let sockets: Vec<(usize, Ws)> = stream::iter(0..total)
+        .map(|i| async move {
+            let ws = server
+                .connect(&format!("fan{}", i % shape.rooms), &format!("c{i}"))
+                .await?;
+            Ok::<_, String>((i, ws))
+        })
+        .buffer_unordered(64)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect::<Result<_, _>>()?;
+    server.wait_connections(total as u64).await?;
+    let (collect, _) = watch::channel(0);
+    let delivered = Arc::new(AtomicU64::new(0));
+    let mut crowd = Crowd {
+        sinks: Vec::new(),
+        readers: Vec::new(),
+        collect,
+        delivered,
+    };
+    for (i, ws) in sockets {
+        let (sink, rx) = ws.split();
+        // Clients 0..rooms*senders send: `senders` per room.
+        if i < shape.rooms * shape.senders {
+            crowd.sinks.push(sink);
+        }
+        let stop = crowd.collect.subscribe();
+        crowd
+            .readers
+            .push(tokio::spawn(read(rx, stop, Arc::clone(&crowd.delivered))));
+    }
+    // Let the join announcements drain.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    Ok(crowd)
+}
+
+/// Reads until told to stop; for chat messages from the bench, checks order and latency.
+async fn read(
+    mut rx: SplitStream<Ws>,
+    mut stop: watch::Receiver<u64>,
+    delivered: Arc<AtomicU64>,
+) -> ReaderStats {
+    let mut stats = ReaderStats::default();
+    let mut last: HashMap<u32, u64> = HashMap::new();
+    loop {
+        let frame = tokio::select! {
+            frame = rx.next() => frame,
+            _ = stop.changed() => return stats,
+        };
+        let Some(Ok(Message::Text(text))) = frame else {
+            if frame.is_none() || matches!(frame, Some(Err(_))) {
+                let _ = stop.changed().await;
+                return stats;
+            }
+            continue;
+        };
+        // Bench messages carry "B <sender> <seq> <sent_us>" as their text.
+        let Some(body) = text.as_str().split("\"text\":\"B ").nth(1) else {
+            continue;
+        };
+        let mut parts = body.split([' ', '"']);
+        let (Some(sender), Some(seq), Some(sent)) = (parts.next(), parts.next(), parts.next())
+        else {
+            continue;
+        };
+        let (Ok(sender), Ok(seq), Ok(sent)) = (
+            sender.parse::<u32>(),
+            seq.parse::<u64>(),
+            sent.parse::<u64>(),
+        ) else {
+            continue;
+        };
+        delivered.fetch_add(1, Ordering::Relaxed);
+        stats
+            .latencies_us
+            .push(u32::try_from(now_us().saturating_sub(sent)).unwrap_or(u32::MAX));
+        match last.insert(sender, seq) {
+            Some(prev) if prev == seq => stats.duplicates += 1,
+            Some(prev) if prev > seq => stats.reordered += 1,
+            _ => {}
+        }
+    }
+}
+
+/// Sends at `rate` messages/s per sender for `secs`, then collects what the readers saw.
+async fn step(
+    crowd: &mut Crowd,
+    shape: Shape,
+    rate: f64,
+    secs: f64,
+    first_seq: u64,
+) -> Result<(Step, u64), String> {
+    let start_delivered = crowd.delivered.load(Ordering::Relaxed);
+    let started = Instant::now();
+    let mut sent_total = 0u64;
+    let mut tasks = Vec::new();
+    for (sender, mut sink) in std::mem::take(&mut crowd.sinks).into_iter().enumerate() {
+        tasks.push(tokio::spawn(async move {
+            let begin = Instant::now();
+            let mut seq = first_seq;
+            let count = (rate * secs) as u64;
+            let mut sent = 0u64;
+            while sent < count {
+                let due = ((begin.elapsed().as_secs_f64() * rate) as u64).min(count);
+                while sent < due {
+                    let text = format!(
+                        r#"{{"type":"message","text":"B {sender} {seq} {}"}}"#,
+                        now_us()
+                    );
+                    if sink.feed(Message::text(text)).await.is_err() {
+                        return (sink, sent);
+                    }
+                    seq += 1;
+                    sent += 1;
+                }
+                let _ = sink.flush().await;
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+            (sink, sent)
+        }));
+    }
+    for task in tasks {
+        let (sink, sent) = task.await.map_err(|e| e.to_string())?;
+        crowd.sinks.push(sink);
+        sent_total += sent;
+    }
+    let send_secs = started.elapsed().as_secs_f64();
+    let expected = sent_total * shape.per_room as u64;
+    // Wait for the deliveries to land, or for progress to stop.
+    let mut seen = crowd.delivered.load(Ordering::Relaxed) - start_delivered;
+    let mut idle = 0;
+    while seen < expected && idle < 20 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let now = crowd.delivered.load(Ordering::Relaxed) - start_delivered;
+        idle = if now == seen { idle + 1 } else { 0 };
+        seen = now;
+    }
+    let elapsed = started.elapsed().as_secs_f64().max(send_secs);
+    let _ = crowd.collect.send(u64::MAX);
+    let mut all = Vec::new();
+    let mut result = Step {
+        offered: rate * (shape.rooms * shape.senders * shape.per_room) as f64,
+        ..Step::default()
+    };
+    for reader in std::mem::take(&mut crowd.readers) {
+        let stats = reader.await.map_err(|e| e.to_string())?;
+        all.extend(stats.latencies_us);
+        result.duplicates += stats.duplicates;
+        result.reordered += stats.reordered;
+    }
+    all.sort_unstable();
+    let pct = |p: f64| {
+        all.get(((all.len() as f64 - 1.0) * p).round() as usize)
+            .map_or(0.0, |&v| f64::from(v) / 1000.0)
+    };
+    result.delivered = seen;
+    result.expected = expected;
+    result.delivered_per_sec = seen as f64 / elapsed;
+    result.p50_ms = pct(0.5);
+    result.p99_ms = pct(0.99);
+    result.max_ms = pct(1.0);
+    Ok((result, first_seq + sent_total))
+}
+
+/// One fixed-rate run on fresh connections.
+pub(crate) async fn fixed(
+    traced: bool,
+    shape: Shape,
+    rate: f64,
+    secs: f64,
+) -> Result<Step, String> {
+    let server = Server::start(traced, 256)?;
+    let mut crowd = gather(&server, shape).await?;
+    println!(
+        "fan-out: {} rooms x {} clients, {} senders/room at {rate}/s each for {secs} s (tracing {})",
+        shape.rooms,
+        shape.per_room,
+        shape.senders,
+        on_off(traced)
+    );
+    let (result, _) = step(&mut crowd, shape, rate, secs, 0).await?;
+    result.print();
+    println!(
+        "  trace file: {:.1} MiB",
+        server.trace_bytes() as f64 / (1024.0 * 1024.0)
+    );
+    server.stop();
+    Ok(result)
+}
+
+/// Raises the rate by `factor` per step, each on fresh connections, until p99 passes `bound_ms`
+/// or anything is lost; returns the best sustained deliveries/s.
+pub(crate) async fn ramp(
+    traced: bool,
+    shape: Shape,
+    start_rate: f64,
+    factor: f64,
+    secs: f64,
+    bound_ms: f64,
+) -> Result<f64, String> {
+    println!(
+        "ramp: {} rooms x {} clients, {} senders/room, x{factor} per {secs} s step until p99 > {bound_ms} ms (tracing {})",
+        shape.rooms,
+        shape.per_room,
+        shape.senders,
+        on_off(traced)
+    );
+    let mut rate = start_rate;
+    let mut best = 0.0f64;
+    for _ in 0..30 {
+        let server = Server::start(traced, 256)?;
+        let mut crowd = gather(&server, shape).await?;
+        let (result, _) = step(&mut crowd, shape, rate, secs, 0).await?;
+        result.print();
+        server.stop();
+        if result.p99_ms > bound_ms || result.lost() > 0 || result.reordered > 0 {
+            break;
+        }
+        best = best.max(result.delivered_per_sec);
+        rate *= factor;
+    }
+    println!(
+        "  => highest sustained: {best:.0} deliveries/s with p99 <= {bound_ms} ms and no loss"
+    );
+    Ok(best)
+}
