@@ -1,0 +1,249 @@
+//! The command line: clap definitions of every subcommand and the dispatch to their modules,
+//! with the exit-code policy (0 ok, 1 `check` found violations, 2 the command could not run).
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+
+use clap::{Args, ColorChoice, Parser, Subcommand};
+
+use crate::error::Error;
+use crate::format::{Palette, parse_duration};
+use crate::input::{self, Stream};
+use crate::progress::Progress;
+use crate::stats::{SortBy, Stats};
+use crate::{check, export, tail, tree};
+
+/// The trace file read when none is given: `$FLOWTRACE_LOGFILE`, as the runtime writes it.
+const LOGFILE_VARIABLE: &str = "FLOWTRACE_LOGFILE";
+const DEFAULT_LOGFILE: &str = "flowtrace.jsonl";
+
+/// Read flowtrace traces (JSON Lines of ENTER/EXIT records): follow them, see call trees, find
+/// what was slow or failed, validate them, and open them in Perfetto.
+///
+/// Every FILE brings its rotated set (FILE.N … FILE.1, read oldest first); several files are
+/// read in the order given. A partial last line (a record being written) is skipped, and a
+/// malformed line is reported with its line number and skipped (`check` reports it as a
+/// violation instead).
+#[derive(Debug, Parser)]
+#[command(name = "flowtrace", version, max_term_width = 100)]
+struct Cli {
+    /// When to colour the output: auto colours when stdout is a terminal and NO_COLOR is unset.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    color: ColorChoice,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// One readable line per record, indented by call depth, with filters; -f follows the file.
+    Tail(TailArgs),
+    /// Call trees with durations and each call's share of its parent's time.
+    Tree(TreeArgs),
+    /// Per function: calls, errors, panics, cancels, total, mean, p50, p95, p99, max.
+    Stats(StatsArgs),
+    /// Validate every line and the call invariants; exit 1 listing the first violations.
+    Check(CheckArgs),
+    /// Convert to the Chrome Trace Event Format, for ui.perfetto.dev and chrome://tracing.
+    Export(ExportArgs),
+}
+
+#[derive(Debug, Args)]
+struct TailArgs {
+    /// Trace files [default: $FLOWTRACE_LOGFILE, else flowtrace.jsonl].
+    files: Vec<PathBuf>,
+    /// Keep reading as the file grows, across rotation (stop with ctrl-c).
+    #[arg(short, long)]
+    follow: bool,
+    /// Print only the last N matching records of what is already written.
+    #[arg(short = 'n', long = "lines", value_name = "N")]
+    lines: Option<usize>,
+    /// Only functions whose module starts with PREFIX (e.g. demo_chat::room).
+    #[arg(long, value_name = "PREFIX")]
+    module: Option<String>,
+    /// Only functions with exactly this name.
+    #[arg(long, value_name = "NAME")]
+    function: Option<String>,
+    /// Only calls that took at least this long (closing records), e.g. 5ms, 250us, 1.5s.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    min_duration: Option<u64>,
+    /// Only EXCEPTION, PANIC and CANCEL records.
+    #[arg(long)]
+    errors: bool,
+}
+
+#[derive(Debug, Args)]
+struct TreeArgs {
+    /// Trace files.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// Show only the tree under the call with this id.
+    #[arg(long, value_name = "N")]
+    id: Option<u64>,
+    /// Hide calls shorter than this (with what they called), e.g. 5ms.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    min_duration: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+struct StatsArgs {
+    /// Trace files.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// Print JSON (durations in microseconds) instead of a table.
+    #[arg(long)]
+    json: bool,
+    /// Order of the functions, largest first.
+    #[arg(long, value_enum, default_value_t = SortBy::Total)]
+    sort: SortBy,
+}
+
+#[derive(Debug, Args)]
+struct CheckArgs {
+    /// Trace files.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+struct ExportArgs {
+    /// Trace files.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = export::Format::Chrome)]
+    format: export::Format,
+    /// Output file [default: standard output].
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+}
+
+/// Parses `args` (program name first) and runs the subcommand; returns the exit code.
+pub(crate) fn run(args: impl IntoIterator<Item = impl Into<std::ffi::OsString> + Clone>) -> i32 {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            return error.exit_code();
+        }
+    };
+    match execute(cli) {
+        Ok(code) => code,
+        Err(error) if error.is_broken_pipe() => 0,
+        Err(error) => {
+            eprintln!("flowtrace: {error}");
+            2
+        }
+    }
+}
+
+fn colour(choice: ColorChoice) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            anstream::AutoStream::choice(&std::io::stdout()) != anstream::ColorChoice::Never
+        }
+    }
+}
+
+/// Resolves the input and sets up the progress bar (when `bar`).
+fn open(files: &[PathBuf], bar: bool) -> (Vec<Stream>, Progress) {
+    let streams = input::streams(files);
+    let progress = Progress::new(input::total_bytes(&streams), bar);
+    (streams, progress)
+}
+
+fn execute(cli: Cli) -> Result<i32, Error> {
+    let palette = Palette::new(colour(cli.color));
+    let stdout = std::io::stdout();
+    let mut out = BufWriter::with_capacity(64 * 1024, stdout.lock());
+    match cli.command {
+        Command::Tail(args) => {
+            let mut files = args.files;
+            if files.is_empty() {
+                let default = std::env::var_os(LOGFILE_VARIABLE)
+                    .map_or_else(|| PathBuf::from(DEFAULT_LOGFILE), PathBuf::from);
+                if !default.exists() {
+                    return Err(Error::NoInput { path: default });
+                }
+                files.push(default);
+            }
+            let options = tail::Options {
+                filter: tail::Filter {
+                    module: args.module,
+                    function: args.function,
+                    min_duration: args.min_duration,
+                    errors: args.errors,
+                },
+                follow: args.follow,
+                last: args.lines,
+            };
+            let (streams, mut progress) = open(&files, args.lines.is_some());
+            let result = tail::run(&streams, &options, &palette, &mut progress, &mut out);
+            progress.finish();
+            result?;
+        }
+        Command::Tree(args) => {
+            let options = tree::Options {
+                id: args.id,
+                min_duration: args.min_duration,
+            };
+            let (streams, mut progress) = open(&args.files, true);
+            let result = tree::run(&streams, &options, &palette, &mut progress, &mut out);
+            progress.finish();
+            result?;
+        }
+        Command::Stats(args) => {
+            let (streams, mut progress) = open(&args.files, true);
+            let mut stats = Stats::default();
+            let summary = input::for_each_record(&streams, &mut progress, |_, _, record| {
+                stats.add(&record);
+                Ok(())
+            });
+            progress.finish();
+            let summary = summary?;
+            if args.json {
+                stats.write_json(&mut out, args.sort, &summary)
+            } else {
+                stats.write_table(&mut out, args.sort, &palette, &summary)
+            }
+            .map_err(Error::Stdout)?;
+        }
+        Command::Check(args) => {
+            let (streams, mut progress) = open(&args.files, true);
+            let report = check::check_streams(&streams, &mut progress);
+            progress.finish();
+            let report = report?;
+            for location in &report.partial_lines {
+                eprintln!("warning: {location}: skipped a partial last line");
+            }
+            writeln!(out, "{report}").map_err(Error::Stdout)?;
+            out.flush().map_err(Error::Stdout)?;
+            return Ok(if report.is_ok() { 0 } else { 1 });
+        }
+        Command::Export(args) => {
+            let (streams, mut progress) = open(&args.files, true);
+            let result = match &args.output {
+                None => export::run(&streams, &mut progress, &mut out),
+                Some(path) => {
+                    let write_error = |source| Error::Write {
+                        path: path.clone(),
+                        source,
+                    };
+                    let file = File::create(path).map_err(write_error)?;
+                    let mut file = BufWriter::with_capacity(256 * 1024, file);
+                    export::run(&streams, &mut progress, &mut file).map_err(|e| match e {
+                        Error::Stdout(source) => write_error(source),
+                        other => other,
+                    })
+                }
+            };
+            progress.finish();
+            result?;
+        }
+    }
+    out.flush().map_err(Error::Stdout)?;
+    Ok(0)
+}

@@ -1,0 +1,55 @@
+//! The crate's one error type: everything that stops a subcommand (as opposed to a malformed
+//! record, which is reported and skipped, or a `check` violation, which is part of the report).
+
+use std::io;
+use std::path::PathBuf;
+
+/// Why a subcommand could not run to the end.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A trace file could not be opened.
+    #[error("cannot open {}: {source}", path.display())]
+    Open {
+        /// The file that was tried.
+        path: PathBuf,
+        /// Why the operating system refused.
+        source: io::Error,
+    },
+    /// A trace file could not be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        /// The file being read.
+        path: PathBuf,
+        /// The underlying error.
+        source: io::Error,
+    },
+    /// An output file could not be created or written.
+    #[error("cannot write {}: {source}", path.display())]
+    Write {
+        /// The output file.
+        path: PathBuf,
+        /// The underlying error.
+        source: io::Error,
+    },
+    /// Standard output could not be written (other than a closed pipe, which ends quietly).
+    #[error("cannot write to standard output: {0}")]
+    Stdout(io::Error),
+    /// No input file was given and the default `flowtrace.jsonl` does not exist.
+    #[error("no trace file given and {} does not exist", path.display())]
+    NoInput {
+        /// The default that was looked for.
+        path: PathBuf,
+    },
+    /// `tree --id N` named a call that is not in the trace.
+    #[error("no call with id {0} in the trace")]
+    NoSuchCall(u64),
+}
+
+impl Error {
+    /// Whether this error is a closed standard output (`flowtrace tail | head`): not worth a
+    /// message.
+    pub(crate) fn is_broken_pipe(&self) -> bool {
+        matches!(self, Error::Stdout(e) if e.kind() == io::ErrorKind::BrokenPipe)
+    }
+}

@@ -1,0 +1,578 @@
+//! One trace line parsed into a typed [`Record`] (the format of design §1), with the exact reason
+//! when a line is not a record.
+//!
+//! Parsing is a single serde pass over the line that borrows strings from it and keeps `args`,
+//! `result` and `error` as raw JSON (decoded only when shown), so reading stays fast. It also notes
+//! what only `check` cares about (key order, duplicate or unknown keys); [`parse`] with
+//! [`Strictness::Check`] turns those into errors, [`Strictness::Lenient`] ignores them.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde_json::value::RawValue;
+
+/// The `event` of a record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum Event {
+    Enter,
+    Exit,
+    Exception,
+    Panic,
+    Cancel,
+    Dropped,
+}
+
+impl Event {
+    fn from_name(name: &str) -> Option<Self> {
+        Some(match name {
+            "ENTER" => Self::Enter,
+            "EXIT" => Self::Exit,
+            "EXCEPTION" => Self::Exception,
+            "PANIC" => Self::Panic,
+            "CANCEL" => Self::Cancel,
+            "DROPPED" => Self::Dropped,
+            _ => return None,
+        })
+    }
+
+    /// The name as written in the trace.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::Enter => "ENTER",
+            Self::Exit => "EXIT",
+            Self::Exception => "EXCEPTION",
+            Self::Panic => "PANIC",
+            Self::Cancel => "CANCEL",
+            Self::Dropped => "DROPPED",
+        }
+    }
+}
+
+impl fmt::Display for Event {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The keys of design §1, in their required order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Key {
+    Timestamp,
+    Event,
+    Thread,
+    Module,
+    Function,
+    Args,
+    DurationMicros,
+    Id,
+    Parent,
+    TimestampMicros,
+    Result,
+    Error,
+    Count,
+}
+
+const KEYS: [(&str, Key); 13] = [
+    ("timestamp", Key::Timestamp),
+    ("event", Key::Event),
+    ("thread", Key::Thread),
+    ("module", Key::Module),
+    ("function", Key::Function),
+    ("args", Key::Args),
+    ("durationMicros", Key::DurationMicros),
+    ("id", Key::Id),
+    ("parent", Key::Parent),
+    ("timestampMicros", Key::TimestampMicros),
+    ("result", Key::Result),
+    ("error", Key::Error),
+    ("count", Key::Count),
+];
+
+impl Key {
+    fn name(self) -> &'static str {
+        KEYS[self as usize].0
+    }
+
+    fn bit(self) -> u16 {
+        1 << self as u16
+    }
+}
+
+/// The identity of a call, common to its ENTER and its closing record.
+#[derive(Debug)]
+pub(crate) struct Call<'a> {
+    pub(crate) thread: Cow<'a, str>,
+    pub(crate) module: Cow<'a, str>,
+    pub(crate) function: Cow<'a, str>,
+    pub(crate) id: u64,
+    pub(crate) parent: Option<u64>,
+}
+
+/// What a record says.
+#[derive(Debug)]
+pub(crate) enum Body<'a> {
+    /// A call started; `args` is the raw JSON string of the arguments object.
+    Enter { call: Call<'a>, args: &'a RawValue },
+    /// A call ended (`EXIT`, `EXCEPTION`, `PANIC` or `CANCEL`).
+    Close {
+        call: Call<'a>,
+        event: Event,
+        duration_micros: u64,
+        result: Option<&'a RawValue>,
+        error: Option<&'a RawValue>,
+    },
+    /// The writer lost `count` records.
+    Dropped { count: u64 },
+}
+
+/// One valid trace record, borrowing from its line.
+#[derive(Debug)]
+pub(crate) struct Record<'a> {
+    /// Epoch microseconds (`timestampMicros`).
+    pub(crate) micros: u64,
+    pub(crate) body: Body<'a>,
+}
+
+/// How picky [`parse`] is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Strictness {
+    /// Every rule of design §1: key order, no unknown, duplicate or misplaced keys, `args` an
+    /// encoded object, `timestamp` consistent with `timestampMicros`.
+    Check,
+    /// Only what is needed to use the record: required keys with the right types.
+    Lenient,
+}
+
+/// Why a line is not a valid record.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum LineError {
+    #[error("not JSON: {0}")]
+    NotJson(String),
+    #[error("{0}")]
+    BadValue(String),
+    #[error("`{event}` record lacks `{key}`")]
+    MissingKey { event: Event, key: &'static str },
+    #[error("record lacks `{0}`")]
+    MissingCommonKey(&'static str),
+    #[error("`{key}` does not belong on `{event}` records")]
+    UnexpectedKey { event: Event, key: &'static str },
+    #[error("unknown key `{0}`")]
+    UnknownKey(String),
+    #[error("duplicate key `{0}`")]
+    DuplicateKey(&'static str),
+    #[error("key `{key}` comes after `{after}`; design §1 orders the keys {order}")]
+    Misordered {
+        key: &'static str,
+        after: &'static str,
+        order: KeyOrder,
+    },
+    #[error("`{key}` is not a JSON-encoded {what}: {reason}")]
+    BadEncoding {
+        key: &'static str,
+        what: &'static str,
+        reason: String,
+    },
+    #[error("`timestamp` {millis} is not `timestampMicros` {micros} in milliseconds")]
+    TimestampMismatch { millis: u64, micros: u64 },
+}
+
+/// Displays the required key order, for error messages.
+#[derive(Debug)]
+pub(crate) struct KeyOrder;
+
+impl fmt::Display for KeyOrder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<&str> = KEYS.iter().map(|(name, _)| *name).collect();
+        f.write_str(&names.join(", "))
+    }
+}
+
+/// Parses one line (without its `\n`).
+pub(crate) fn parse(line: &[u8], strictness: Strictness) -> Result<Record<'_>, LineError> {
+    let raw: RawRecord<'_> = serde_json::from_slice(line).map_err(|e| match e.classify() {
+        serde_json::error::Category::Data => LineError::BadValue(without_line(&e)),
+        _ => LineError::NotJson(without_line(&e)),
+    })?;
+    if strictness == Strictness::Check {
+        raw.check_strict()?;
+    }
+    raw.into_record()
+}
+
+/// serde_json's message with its position as a column only: the line is always 1 here, and the
+/// caller names the file line.
+fn without_line(error: &serde_json::Error) -> String {
+    let message = error.to_string();
+    match message.rsplit_once(" at line ") {
+        Some((text, _)) if error.column() > 0 => format!("{text} (column {})", error.column()),
+        Some((text, _)) => text.to_owned(),
+        None => message,
+    }
+}
+
+/// The keys every event requires, and those it may carry, beyond `timestamp`, `event` and
+/// `timestampMicros`.
+fn keys_of(event: Event) -> (&'static [Key], &'static [Key]) {
+    use Key as K;
+    const CALL: [Key; 5] = [K::Thread, K::Module, K::Function, K::DurationMicros, K::Id];
+    match event {
+        Event::Enter => (
+            &[K::Thread, K::Module, K::Function, K::Args, K::Id],
+            &[K::Parent],
+        ),
+        Event::Exit => (&CALL, &[K::Parent, K::Result]),
+        Event::Exception | Event::Panic => (
+            &[
+                K::Thread,
+                K::Module,
+                K::Function,
+                K::DurationMicros,
+                K::Id,
+                K::Error,
+            ],
+            &[K::Parent],
+        ),
+        Event::Cancel => (&CALL, &[K::Parent]),
+        Event::Dropped => (&[K::Count], &[]),
+    }
+}
+
+/// Everything a line held, before the per-event rules are applied.
+#[derive(Default)]
+struct RawRecord<'a> {
+    timestamp: Option<u64>,
+    event: Option<Event>,
+    thread: Option<Cow<'a, str>>,
+    module: Option<Cow<'a, str>>,
+    function: Option<Cow<'a, str>>,
+    args: Option<&'a RawValue>,
+    duration_micros: Option<u64>,
+    id: Option<u64>,
+    parent: Option<u64>,
+    timestamp_micros: Option<u64>,
+    result: Option<&'a RawValue>,
+    error: Option<&'a RawValue>,
+    count: Option<u64>,
+    /// Bit set of the keys seen.
+    present: u16,
+    /// The first key that came after a key it should precede.
+    misordered: Option<(Key, Key)>,
+    duplicate: Option<Key>,
+    unknown: Option<String>,
+}
+
+impl<'a> RawRecord<'a> {
+    fn check_strict(&self) -> Result<(), LineError> {
+        if let Some(name) = &self.unknown {
+            return Err(LineError::UnknownKey(name.clone()));
+        }
+        if let Some(key) = self.duplicate {
+            return Err(LineError::DuplicateKey(key.name()));
+        }
+        if let Some((key, after)) = self.misordered {
+            return Err(LineError::Misordered {
+                key: key.name(),
+                after: after.name(),
+                order: KeyOrder,
+            });
+        }
+        if let Some(event) = self.event {
+            let (required, optional) = keys_of(event);
+            let common = Key::Timestamp.bit() | Key::Event.bit() | Key::TimestampMicros.bit();
+            let allowed = required
+                .iter()
+                .chain(optional)
+                .fold(common, |bits, key| bits | key.bit());
+            if let Some((name, _)) = KEYS
+                .iter()
+                .find(|(_, key)| self.present & key.bit() & !allowed != 0)
+            {
+                return Err(LineError::UnexpectedKey { event, key: name });
+            }
+        }
+        if let Some(args) = self.args {
+            check_encoded(args, "args", "object", |text| {
+                serde_json::from_str::<ObjectProbe>(text).map(drop)
+            })?;
+        }
+        if let Some(result) = self.result {
+            check_encoded(result, "result", "value", |text| {
+                serde_json::from_str::<IgnoredAny>(text).map(drop)
+            })?;
+        }
+        if let (Some(millis), Some(micros)) = (self.timestamp, self.timestamp_micros)
+            && millis != micros / 1_000
+        {
+            return Err(LineError::TimestampMismatch { millis, micros });
+        }
+        Ok(())
+    }
+
+    fn into_record(self) -> Result<Record<'a>, LineError> {
+        let micros = self
+            .timestamp_micros
+            .ok_or(LineError::MissingCommonKey("timestampMicros"))?;
+        self.timestamp
+            .ok_or(LineError::MissingCommonKey("timestamp"))?;
+        let event = self.event.ok_or(LineError::MissingCommonKey("event"))?;
+        let (required, _) = keys_of(event);
+        if let Some(key) = required.iter().find(|key| self.present & key.bit() == 0) {
+            return Err(LineError::MissingKey {
+                event,
+                key: key.name(),
+            });
+        }
+        let missing = |key: Key| LineError::MissingKey {
+            event,
+            key: key.name(),
+        };
+        let body = match event {
+            Event::Dropped => Body::Dropped {
+                count: self.count.ok_or_else(|| missing(Key::Count))?,
+            },
+            _ => {
+                let call = Call {
+                    thread: self.thread.ok_or_else(|| missing(Key::Thread))?,
+                    module: self.module.ok_or_else(|| missing(Key::Module))?,
+                    function: self.function.ok_or_else(|| missing(Key::Function))?,
+                    id: self.id.ok_or_else(|| missing(Key::Id))?,
+                    parent: self.parent,
+                };
+                if event == Event::Enter {
+                    Body::Enter {
+                        call,
+                        args: self.args.ok_or_else(|| missing(Key::Args))?,
+                    }
+                } else {
+                    Body::Close {
+                        call,
+                        event,
+                        duration_micros: self
+                            .duration_micros
+                            .ok_or_else(|| missing(Key::DurationMicros))?,
+                        result: self.result,
+                        error: self.error,
+                    }
+                }
+            }
+        };
+        Ok(Record { micros, body })
+    }
+}
+
+/// Checks that `raw` (already known to be a JSON string) decodes to text that `probe` accepts.
+fn check_encoded(
+    raw: &RawValue,
+    key: &'static str,
+    what: &'static str,
+    probe: impl FnOnce(&str) -> Result<(), serde_json::Error>,
+) -> Result<(), LineError> {
+    let bad = |reason: String| LineError::BadEncoding { key, what, reason };
+    let text: Cow<'_, str> = serde_json::from_str(raw.get()).map_err(|e| bad(without_line(&e)))?;
+    probe(&text).map_err(|e| bad(without_line(&e)))
+}
+
+/// Accepts any JSON object, ignoring its contents.
+struct ObjectProbe;
+
+impl<'de> serde::Deserialize<'de> for ObjectProbe {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Probe;
+        impl<'de> Visitor<'de> for Probe {
+            type Value = ObjectProbe;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ObjectProbe, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(ObjectProbe)
+            }
+        }
+        deserializer.deserialize_map(Probe)
+    }
+}
+
+impl<'de: 'a, 'a> serde::Deserialize<'de> for RawRecord<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(RecordVisitor(std::marker::PhantomData))
+    }
+}
+
+struct RecordVisitor<'a>(std::marker::PhantomData<&'a ()>);
+
+impl<'de: 'a, 'a> Visitor<'de> for RecordVisitor<'a> {
+    type Value = RawRecord<'a>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a flowtrace record (a JSON object)")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawRecord<'a>, A::Error> {
+        let mut raw = RawRecord::default();
+        let mut previous: Option<Key> = None;
+        while let Some(field) = map.next_key_seed(FieldSeed)? {
+            let key = match field {
+                Field::Known(key) => key,
+                Field::Unknown(name) => {
+                    map.next_value::<IgnoredAny>()?;
+                    raw.unknown.get_or_insert(name);
+                    continue;
+                }
+            };
+            if raw.present & key.bit() != 0 {
+                raw.duplicate.get_or_insert(key);
+            }
+            raw.present |= key.bit();
+            if let Some(before) = previous
+                && (key as u8) < (before as u8)
+            {
+                raw.misordered.get_or_insert((key, before));
+            }
+            previous = Some(key);
+            let name = key.name();
+            match key {
+                Key::Timestamp => raw.timestamp = Some(map.next_value_seed(U64Of(name))?),
+                Key::Event => raw.event = Some(map.next_value_seed(EventSeed)?),
+                Key::Thread => raw.thread = Some(map.next_value_seed(StrOf(name))?),
+                Key::Module => raw.module = Some(map.next_value_seed(StrOf(name))?),
+                Key::Function => raw.function = Some(map.next_value_seed(StrOf(name))?),
+                Key::Args => raw.args = Some(map.next_value_seed(EncodedOf(name))?),
+                Key::DurationMicros => {
+                    raw.duration_micros = Some(map.next_value_seed(U64Of(name))?);
+                }
+                Key::Id => raw.id = Some(map.next_value_seed(U64Of(name))?),
+                Key::Parent => raw.parent = Some(map.next_value_seed(U64Of(name))?),
+                Key::TimestampMicros => {
+                    raw.timestamp_micros = Some(map.next_value_seed(U64Of(name))?);
+                }
+                Key::Result => raw.result = Some(map.next_value_seed(EncodedOf(name))?),
+                Key::Error => raw.error = Some(map.next_value_seed(EncodedOf(name))?),
+                Key::Count => raw.count = Some(map.next_value_seed(U64Of(name))?),
+            }
+        }
+        Ok(raw)
+    }
+}
+
+enum Field {
+    Known(Key),
+    Unknown(String),
+}
+
+struct FieldSeed;
+
+impl<'de> DeserializeSeed<'de> for FieldSeed {
+    type Value = Field;
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Field, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl Visitor<'_> for FieldSeed {
+    type Value = Field;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a key")
+    }
+    fn visit_str<E: de::Error>(self, name: &str) -> Result<Field, E> {
+        Ok(match KEYS.iter().find(|(known, _)| *known == name) {
+            Some((_, key)) => Field::Known(*key),
+            None => Field::Unknown(name.to_owned()),
+        })
+    }
+}
+
+/// An unsigned integer value, named in the error when it is not one.
+struct U64Of(&'static str);
+
+impl<'de> DeserializeSeed<'de> for U64Of {
+    type Value = u64;
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<u64, D::Error> {
+        deserializer.deserialize_u64(self)
+    }
+}
+
+impl Visitor<'_> for U64Of {
+    type Value = u64;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "an unsigned integer for `{}`", self.0)
+    }
+    fn visit_u64<E: de::Error>(self, value: u64) -> Result<u64, E> {
+        Ok(value)
+    }
+}
+
+/// A string value, borrowed from the line when it has no escapes.
+struct StrOf(&'static str);
+
+impl<'de> DeserializeSeed<'de> for StrOf {
+    type Value = Cow<'de, str>;
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for StrOf {
+    type Value = Cow<'de, str>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "a string for `{}`", self.0)
+    }
+    fn visit_borrowed_str<E: de::Error>(self, value: &'de str) -> Result<Self::Value, E> {
+        Ok(Cow::Borrowed(value))
+    }
+    fn visit_str<E: de::Error>(self, value: &str) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(value.to_owned()))
+    }
+}
+
+/// A string value kept as raw JSON (`"{\"a\":1}"`), decoded only when needed.
+struct EncodedOf(&'static str);
+
+impl<'de> DeserializeSeed<'de> for EncodedOf {
+    type Value = &'de RawValue;
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        let raw = <&RawValue as serde::Deserialize>::deserialize(deserializer)?;
+        if raw.get().starts_with('"') {
+            Ok(raw)
+        } else {
+            Err(de::Error::custom(format_args!(
+                "invalid type: {}, expected a string for `{}`",
+                raw.get(),
+                self.0
+            )))
+        }
+    }
+}
+
+struct EventSeed;
+
+impl<'de> DeserializeSeed<'de> for EventSeed {
+    type Value = Event;
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Event, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl Visitor<'_> for EventSeed {
+    type Value = Event;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string for `event`")
+    }
+    fn visit_str<E: de::Error>(self, name: &str) -> Result<Event, E> {
+        Event::from_name(name).ok_or_else(|| {
+            E::custom(format_args!(
+                "unknown event `{name}`, expected ENTER, EXIT, EXCEPTION, PANIC, CANCEL or DROPPED"
+            ))
+        })
+    }
+}
+
+/// Decodes a JSON-encoded string value (`args`, `result`, `error`) to its text; the raw JSON
+/// itself if it does not decode.
+pub(crate) fn decoded(raw: &RawValue) -> Cow<'_, str> {
+    serde_json::from_str::<Cow<'_, str>>(raw.get()).unwrap_or(Cow::Borrowed(raw.get()))
+}
+
+#[cfg(test)]
+#[path = "record_tests.rs"]
+mod tests;
