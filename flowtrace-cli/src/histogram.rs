@@ -57,12 +57,20 @@ impl Histogram {
         self.max
     }
 
-    /// The value at `percentile` (0–100) by the nearest-rank method, within 1%; 0 when empty.
+    /// The value at `percentile` (0–100) by the nearest-rank method, within 1% (exact for the
+    /// smallest and largest values); 0 when empty.
     pub(crate) fn percentile(&self, percentile: f64) -> u64 {
         if self.count == 0 {
             return 0;
         }
         let rank = ((percentile / 100.0) * self.count as f64).ceil().max(1.0) as u64;
+        // The extremes are known exactly.
+        if rank >= self.count {
+            return self.max;
+        }
+        if rank == 1 {
+            return self.min;
+        }
         let mut seen = 0;
         for (bucket, &count) in self.counts.iter().enumerate() {
             seen += count;
