@@ -13,11 +13,11 @@
 //! that a lost record could break (a closing record without `ENTER`, a parent not open, an
 //! `ENTER` never closed) are no longer reported for it.
 
-use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::path::PathBuf;
 
 use crate::error::Error;
+use crate::ids::{IdMap, IdRanges, name_hash};
 use crate::input::{self, Item, LineReader, Stream};
 use crate::progress::Progress;
 use crate::record::{self, Body, Call, Event, Strictness};
@@ -116,7 +116,7 @@ pub enum ViolationKind {
         id: u64,
         /// The closing event.
         event: String,
-        /// `parent`, `module` or `function`.
+        /// `parent`, or `module or function`.
         what: &'static str,
     },
 }
@@ -252,15 +252,17 @@ fn add(report: &mut CheckReport, stream: &Stream, (file, line): (usize, u64), ki
 struct Open {
     at: (usize, u64),
     parent: Option<u64>,
-    module: Box<str>,
-    function: Box<str>,
+    /// [`name_hash`] of its module and function.
+    name: u64,
 }
 
 /// The pairing state of one stream.
 #[derive(Default)]
 struct StreamChecker {
-    open: HashMap<u64, Open>,
+    open: IdMap<Open>,
     closed: IdRanges,
+    /// `module::function` by [`name_hash`], for messages: one entry per function, not per call.
+    names: IdMap<Box<str>>,
     /// A `DROPPED` record was seen: records are missing from here on.
     lossy: bool,
 }
@@ -305,13 +307,16 @@ impl StreamChecker {
                     parent,
                 })
         };
+        let name = name_hash(&call.module, &call.function);
+        self.names
+            .entry(name)
+            .or_insert_with(|| format!("{}::{}", call.module, call.function).into());
         self.open.insert(
             call.id,
             Open {
                 at,
                 parent: call.parent,
-                module: call.module.into(),
-                function: call.function.into(),
+                name,
             },
         );
         violation
@@ -333,10 +338,8 @@ impl StreamChecker {
         self.closed.insert(call.id);
         let what = if open.parent != call.parent {
             "parent"
-        } else if *open.module != *call.module {
-            "module"
-        } else if *open.function != *call.function {
-            "function"
+        } else if open.name != name_hash(&call.module, &call.function) {
+            "module or function"
         } else {
             return None;
         };
@@ -354,72 +357,13 @@ impl StreamChecker {
         let mut unclosed: Vec<(u64, Open)> = self.open.into_iter().collect();
         unclosed.sort_by_key(|(_, open)| open.at);
         for (id, open) in unclosed {
-            let function = format!("{}::{}", open.module, open.function);
+            let function = self.names.get(&open.name).map_or("?", |n| n).to_owned();
             add(
                 report,
                 stream,
                 open.at,
                 ViolationKind::NeverClosed { id, function },
             );
-        }
-    }
-}
-
-/// A set of ids stored as disjoint half-open ranges `start → end`, merged as they touch.
-#[derive(Debug, Default)]
-struct IdRanges(BTreeMap<u64, u64>);
-
-impl IdRanges {
-    fn contains(&self, id: u64) -> bool {
-        self.0
-            .range(..=id)
-            .next_back()
-            .is_some_and(|(_, &end)| id < end)
-    }
-
-    fn insert(&mut self, id: u64) {
-        if self.contains(id) {
-            return;
-        }
-        let end = id.saturating_add(1);
-        let before = self
-            .0
-            .range(..id)
-            .next_back()
-            .filter(|(_, e)| **e == id)
-            .map(|(s, _)| *s);
-        let after = self.0.remove(&end);
-        match before {
-            Some(start) => {
-                self.0.insert(start, after.unwrap_or(end));
-            }
-            None => {
-                self.0.insert(id, after.unwrap_or(end));
-            }
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn id_ranges_merge_and_answer_membership() {
-        let mut ids = IdRanges::default();
-        for id in [5, 1, 3, 2, 7, 4] {
-            ids.insert(id);
-        }
-        assert_eq!(ids.0.iter().collect::<Vec<_>>(), [(&1, &6), (&7, &8)]);
-        for (id, expected) in [
-            (0, false),
-            (1, true),
-            (5, true),
-            (6, false),
-            (7, true),
-            (8, false),
-        ] {
-            assert_eq!(ids.contains(id), expected, "{id}");
         }
     }
 }

@@ -20,6 +20,7 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 
 use crate::error::Error;
+use crate::ids::IdMap;
 use crate::input::{self, Stream, Summary};
 use crate::progress::Progress;
 use crate::record::{Body, Call, Event, decoded};
@@ -87,7 +88,7 @@ struct Writer<'w, W: Write> {
     first: bool,
     /// Thread name → tid, per stream.
     tids: Vec<HashMap<String, usize>>,
-    open: Vec<HashMap<u64, Open>>,
+    open: Vec<IdMap<Open>>,
     last_ts: Vec<u64>,
 }
 
@@ -181,7 +182,7 @@ pub(crate) fn run(
         out,
         first: true,
         tids: vec![HashMap::new(); streams.len()],
-        open: streams.iter().map(|_| HashMap::new()).collect(),
+        open: streams.iter().map(|_| IdMap::default()).collect(),
         last_ts: vec![0; streams.len()],
     };
     io(writer

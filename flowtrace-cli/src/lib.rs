@@ -65,6 +65,7 @@ mod error;
 mod export;
 mod format;
 mod histogram;
+mod ids;
 mod input;
 mod progress;
 mod record;

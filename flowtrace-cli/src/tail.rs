@@ -6,12 +6,13 @@
 //! `CANCEL` are spelled out and coloured. The depth comes from `parent`, so it is right for
 //! async calls on any thread.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::io::Write;
 use std::time::Duration;
 
 use crate::error::Error;
 use crate::format::{self, Palette, Styled, TimeOfDay};
+use crate::ids::IdMap;
 use crate::input::{Item, LineReader, Place, Stream};
 use crate::progress::Progress;
 use crate::record::{self, Body, Event, Record, Strictness};
@@ -117,7 +118,7 @@ pub(crate) fn run(
             .map(|n| (VecDeque::with_capacity(n.min(4096)), n)),
     };
     let mut printer = Printer {
-        depths: HashMap::new(),
+        depths: IdMap::default(),
         palette,
     };
     for (index, stream) in streams.iter().enumerate() {
@@ -162,7 +163,7 @@ pub(crate) fn run(
 /// Formats records, tracking the depth of open calls.
 struct Printer<'p> {
     /// Depth of every open call.
-    depths: HashMap<u64, usize>,
+    depths: IdMap<usize>,
     palette: &'p Palette,
 }
 

@@ -11,6 +11,7 @@ use std::rc::Rc;
 
 use crate::error::Error;
 use crate::format::{self, Palette, Styled};
+use crate::ids::IdMap;
 use crate::input::{self, Stream};
 use crate::progress::Progress;
 use crate::record::{Body, Event};
@@ -44,7 +45,7 @@ struct Node {
 #[derive(Debug, Default)]
 struct Forest {
     nodes: Vec<Node>,
-    by_id: HashMap<u64, usize>,
+    by_id: IdMap<usize>,
     roots: Vec<usize>,
     names: HashMap<String, Rc<str>>,
 }
