@@ -11,14 +11,14 @@
 //! [`Item::Partial`]), or, when following, kept until the rest arrives.
 
 use std::fs::{File, Metadata};
-use std::io::{BufRead, BufReader};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use crate::error::Error;
 use crate::progress::Progress;
 use crate::record::{self, Record, Strictness};
 
-/// Read buffer per file; large enough that reading costs far less than parsing.
+/// Read buffer per stream; large enough that reading costs far less than parsing.
 const BUFFER: usize = 256 * 1024;
 
 /// The files of one traced process, oldest first.
@@ -121,20 +121,23 @@ pub(crate) enum Item<'a> {
 
 struct Open {
     index: usize,
-    reader: BufReader<File>,
+    file: File,
     identity: u64,
+    /// Bytes read from the file so far.
     position: u64,
     line: u64,
 }
 
-/// Reads the lines of one stream, file after file.
+/// Reads the lines of one stream, file after file, handing out slices of its own buffer (no
+/// copy per line).
 pub(crate) struct LineReader<'s> {
     files: &'s [PathBuf],
     next_file: usize,
     open: Option<Open>,
+    /// Storage; `buf[start..end]` is read but not yet returned.
     buf: Vec<u8>,
-    /// `buf` holds the start of a line whose end has not been written yet (following only).
-    pending: bool,
+    start: usize,
+    end: usize,
     follow: bool,
     /// The followed file was replaced: read the old handle to its end, then switch.
     draining: bool,
@@ -160,8 +163,9 @@ impl<'s> LineReader<'s> {
             files: &stream.files,
             next_file: 0,
             open: None,
-            buf: Vec::with_capacity(1024),
-            pending: false,
+            buf: vec![0; BUFFER],
+            start: 0,
+            end: 0,
             follow,
             draining: false,
         }
@@ -182,11 +186,12 @@ impl<'s> LineReader<'s> {
         let meta = file.metadata().map_err(opened)?;
         self.open = Some(Open {
             index,
-            reader: BufReader::with_capacity(BUFFER, file),
+            file,
             identity: identity(&meta),
             position: 0,
             line: 0,
         });
+        (self.start, self.end) = (0, 0);
         Ok(())
     }
 
@@ -195,6 +200,37 @@ impl<'s> LineReader<'s> {
         match std::fs::metadata(&files[open.index]) {
             Ok(meta) => identity(&meta) != open.identity || meta.len() < open.position,
             Err(_) => false,
+        }
+    }
+
+    /// Reads more of the open file after the unread bytes; returns how many (0 at its end).
+    fn fill(&mut self) -> Result<usize, Error> {
+        if self.start > 0 {
+            self.buf.copy_within(self.start..self.end, 0);
+            (self.start, self.end) = (0, self.end - self.start);
+        }
+        if self.end == self.buf.len() {
+            // A line longer than the buffer.
+            self.buf.resize(self.buf.len() * 2, 0);
+        }
+        let Some(open) = &mut self.open else {
+            return Ok(0);
+        };
+        loop {
+            match open.file.read(&mut self.buf[self.end..]) {
+                Ok(read) => {
+                    self.end += read;
+                    open.position += read as u64;
+                    return Ok(read);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(source) => {
+                    return Err(Error::Read {
+                        path: self.files[open.index].clone(),
+                        source,
+                    });
+                }
+            }
         }
     }
 
@@ -209,22 +245,11 @@ impl<'s> LineReader<'s> {
                 self.next_file += 1;
                 continue;
             };
-            if !self.pending {
-                self.buf.clear();
-            }
-            let read = open
-                .reader
-                .read_until(b'\n', &mut self.buf)
-                .map_err(|source| Error::Read {
-                    path: self.files[open.index].clone(),
-                    source,
-                })?;
-            open.position += read as u64;
-            progress.advance(read as u64);
-            if self.buf.last() == Some(&b'\n') {
-                self.pending = false;
+            if let Some(at) = memchr::memchr(b'\n', &self.buf[self.start..self.end]) {
+                let begin = self.start;
+                self.start += at + 1;
                 open.line += 1;
-                let mut bytes = &self.buf[..self.buf.len() - 1];
+                let mut bytes = &self.buf[begin..begin + at];
                 if let [rest @ .., b'\r'] = bytes {
                     bytes = rest;
                 }
@@ -234,21 +259,25 @@ impl<'s> LineReader<'s> {
                     bytes,
                 });
             }
-            // End of the file for now.
+            let read = self.fill()?;
+            if read > 0 {
+                progress.advance(read as u64);
+                continue;
+            }
+            let Some(open) = &self.open else {
+                continue;
+            };
+            // End of the file for now; what is left is a line still being written.
             let last = self.next_file == self.files.len();
             if self.follow && last && !self.draining {
-                self.pending = !self.buf.is_empty();
-                let replaced = Self::replaced(self.files, open);
-                if !replaced {
+                if !Self::replaced(self.files, open) {
                     return Ok(Item::Idle);
                 }
                 self.draining = true;
                 continue;
             }
             let (file, line) = (open.index, open.line + 1);
-            let partial = !self.buf.is_empty();
-            self.buf.clear();
-            self.pending = false;
+            let partial = self.end > self.start;
             if self.draining {
                 // Reopen the same path: the new file the writer rotated to.
                 self.draining = false;
@@ -365,6 +394,23 @@ mod tests {
             }
         }
         assert_eq!(seen, ["1:one", "2:two", "3:partial"]);
+        Ok(())
+    }
+
+    #[test]
+    fn lines_longer_than_the_buffer_are_whole() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("t.jsonl");
+        let long = "x".repeat(BUFFER * 2 + 17);
+        std::fs::write(&path, format!("a\n{long}\nb\n"))?;
+        let stream = Stream { files: vec![path] };
+        let mut reader = LineReader::new(&stream, false);
+        let mut progress = Progress::hidden();
+        let mut lengths = Vec::new();
+        while let Item::Line { bytes, .. } = reader.next(&mut progress)? {
+            lengths.push(bytes.len());
+        }
+        assert_eq!(lengths, [1, long.len(), 1]);
         Ok(())
     }
 }
