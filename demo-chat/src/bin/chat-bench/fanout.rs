@@ -7,10 +7,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock};
 use std::time::{Duration, Instant};
 
-use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::stream::SplitSink;
 use futures_util::{SinkExt, StreamExt, stream};
 use tokio::sync::watch;
-use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
 use crate::conns::on_off;
 use crate::server::{Server, Ws};
@@ -102,15 +102,17 @@ async fn gather(server: &Server, shape: Shape) -> Result<Crowd, String> {
         delivered,
     };
     for (i, ws) in sockets {
-        let (sink, rx) = ws.split();
-        // Clients 0..rooms*senders send: `senders` per room.
-        if i < shape.rooms * shape.senders {
-            crowd.sinks.push(sink);
-        }
         let stop = crowd.collect.subscribe();
-        crowd
-            .readers
-            .push(tokio::spawn(read(rx, stop, Arc::clone(&crowd.delivered))));
+        let delivered = Arc::clone(&crowd.delivered);
+        // Clients 0..rooms*senders send: `senders` per room. The others are not split.
+        let reader = if i < shape.rooms * shape.senders {
+            let (sink, rx) = ws.split();
+            crowd.sinks.push(sink);
+            tokio::spawn(read(rx, stop, delivered))
+        } else {
+            tokio::spawn(read(ws, stop, delivered))
+        };
+        crowd.readers.push(reader);
     }
     // Let the join announcements drain.
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -118,11 +120,14 @@ async fn gather(server: &Server, shape: Shape) -> Result<Crowd, String> {
 }
 
 /// Reads until told to stop; for chat messages from the bench, checks order and latency.
-async fn read(
-    mut rx: SplitStream<Ws>,
+async fn read<S>(
+    mut rx: S,
     mut stop: watch::Receiver<u64>,
     delivered: Arc<AtomicU64>,
-) -> ReaderStats {
+) -> ReaderStats
+where
+    S: futures_util::Stream<Item = Result<Message, WsError>> + Unpin,
+{
     let mut stats = ReaderStats::default();
     let mut last: HashMap<u32, u64> = HashMap::new();
     loop {
