@@ -104,7 +104,7 @@ pub enum ViolationKind {
         first_line: u64,
     },
     /// An `ENTER` reusing the id of a call already closed.
-    #[error("ENTER reuses id {id} of an earlier, closed call")]
+    #[error("ENTER reuses id {id} of an earlier, closed call (several runs appended to one file?)")]
     ReusedId {
         /// The id.
         id: u64,
