@@ -93,11 +93,12 @@ async fn the_rate_limit_answers_with_errors_not_a_crash() {
     let mut fast = server.join("r", "fast").await;
     let mut other = server.join("r", "other").await;
     fast.recv_json().await; // other joined
-    for i in 0..60 {
+    // 200 frames: even if the server needed 8 s to read them all, some would be over the limit.
+    for i in 0..200 {
         fast.say(&format!("{i}")).await;
     }
     let (mut delivered, mut limited) = (0, 0);
-    while delivered + limited < 60 {
+    while delivered + limited < 200 {
         let frame = fast.recv_json().await;
         match frame["type"].as_str() {
             Some("message") => delivered += 1,
