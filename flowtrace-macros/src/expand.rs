@@ -91,12 +91,14 @@ fn generate(function: &ItemFn, options: &Options, params: &[Param]) -> TokenStre
         .iter()
         .map(|p| {
             let arg_name = &p.name;
+            let key = json_key(arg_name);
             let redact = validate::is_listed(&options.redact, &p.ident);
-            quote!(::flowtrace_runtime::__private::ArgSpec::new(#arg_name, #redact))
+            quote!(::flowtrace_runtime::__private::ArgSpec::new(#arg_name, #key, #redact))
         })
         .chain(fields.iter().map(|f| {
-            let key = syn::ext::IdentExt::unraw(&f.key).to_string();
-            quote!(::flowtrace_runtime::__private::ArgSpec::new(#key, false))
+            let name = syn::ext::IdentExt::unraw(&f.key).to_string();
+            let key = json_key(&name);
+            quote!(::flowtrace_runtime::__private::ArgSpec::new(#name, #key, false))
         }));
     let encode_args = recorded.iter().enumerate().map(|(index, p)| {
         let ident = &p.ident;
@@ -230,6 +232,11 @@ fn generate(function: &ItemFn, options: &Options, params: &[Param]) -> TokenStre
         #(#outer)*
         #vis #sig #braces
     }
+}
+
+/// `,"name":` for an identifier (identifiers need no JSON escaping).
+fn json_key(name: &str) -> String {
+    format!(",\"{name}\":")
 }
 
 /// False for types that cannot appear as a generic argument: `impl Trait` anywhere, and `!`.

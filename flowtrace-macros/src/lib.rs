@@ -49,7 +49,7 @@ use proc_macro::TokenStream;
 /// ```text
 /// fn add(a: u64, b: u64) -> u64 {
 ///     static __FLOWTRACE_SITE: CallSite = CallSite::new("add", module_path!(), file!(), line!(),
-///         &[ArgSpec::new("a", false), ArgSpec::new("b", false)], 0);
+///         &[ArgSpec::new("a", ",\"a\":", false), ArgSpec::new("b", ",\"b\":", false)], 0);
 ///     let mut __flowtrace_call = enter(&__FLOWTRACE_SITE, |__flowtrace_args| {
 ///         (&&&Wrap(&a)).__flowtrace_encode(__flowtrace_args, 0);   // Serialize, Debug or type name
 ///         (&&&Wrap(&b)).__flowtrace_encode(__flowtrace_args, 1);

@@ -11,6 +11,7 @@ use std::fmt::{self, Debug, Write as _};
 use serde::Serialize;
 
 use crate::dispatch::Dispatch;
+use crate::record::Payload;
 use crate::site::{CallSite, Resolution};
 
 const REDACTED: &str = "\"***\"";
@@ -18,7 +19,7 @@ const ELLIPSIS: char = '…';
 
 /// Collects the encoded arguments of one call; handed to the macro's encoding closure.
 pub struct ArgsEncoder<'a> {
-    out: Vec<u8>,
+    out: Payload,
     site: &'static CallSite,
     /// `None` when encoding a single value (`ret`) rather than the args object.
     resolution: Option<Resolution>,
@@ -58,7 +59,7 @@ impl<'a> ArgsEncoder<'a> {
             n => n,
         };
         Self {
-            out: Vec::with_capacity(64),
+            out: Payload::new(),
             site,
             resolution,
             dispatch,
@@ -67,27 +68,23 @@ impl<'a> ArgsEncoder<'a> {
         }
     }
 
-    pub(crate) fn finish(mut self) -> String {
+    /// The encoded text: serde_json output and escaped strings only, so always UTF-8.
+    pub(crate) fn finish(mut self) -> Payload {
         if self.resolution.is_some() {
             self.out.push(b'}');
         }
-        // Everything written is serde_json output or escaped text, so always UTF-8.
-        String::from_utf8(self.out)
-            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+        self.out
     }
 
     /// Writes the key for argument `index`; false when its value must be redacted instead.
+    #[inline]
     fn key(&mut self, index: usize) -> bool {
         let Some(resolution) = self.resolution else {
             return true;
         };
-        if self.out.len() > 1 {
-            self.out.push(b',');
-        }
-        let name = self.site.args.get(index).map_or("?", |arg| arg.name);
-        self.out.push(b'"');
-        self.out.extend_from_slice(name.as_bytes());
-        self.out.extend_from_slice(b"\":");
+        let key = self.site.args.get(index).map_or(",\"?\":", |arg| arg.key);
+        let key = if self.out.len() > 1 { key } else { &key[1..] };
+        self.out.extend_from_slice(key.as_bytes());
         if resolution.is_redacted(self.site, index, self.dispatch) {
             self.out.extend_from_slice(REDACTED.as_bytes());
             return false;

@@ -10,12 +10,13 @@ use std::future::Future;
 use std::panic::{self, AssertUnwindSafe};
 use std::pin::Pin;
 use std::task::{Context, Poll};
+use std::time::Instant;
 
 use crate::args::ArgsEncoder;
-use crate::clock;
 use crate::dispatch::{self, Dispatch};
-use crate::record::{Event, Record};
+use crate::record::{Event, Payload, Record};
 use crate::site::CallSite;
+use crate::thread_label::ThreadLabel;
 
 /// An open traced call (or an inert one when tracing is off for it).
 #[derive(Debug)]
@@ -25,8 +26,9 @@ pub struct Call {
     /// 0 when inert or already closed.
     id: u64,
     parent: u64,
-    start_micros: u64,
-    result: Option<String>,
+    /// `None` when inert.
+    entered: Option<Instant>,
+    result: Payload,
 }
 
 /// Writes ENTER for `site` and returns the open call; `encode` records the arguments and is only
@@ -37,8 +39,8 @@ pub fn enter(site: &'static CallSite, encode: impl FnOnce(&mut ArgsEncoder<'_>))
         site,
         id: 0,
         parent: 0,
-        start_micros: 0,
-        result: None,
+        entered: None,
+        result: Payload::new(),
     };
     if !dispatch::is_enabled() {
         return inert;
@@ -47,28 +49,30 @@ pub fn enter(site: &'static CallSite, encode: impl FnOnce(&mut ArgsEncoder<'_>))
         let resolution = site.resolve(dispatch)?;
         let id = local.next_id();
         let parent = local.current();
-        let args = (!site.args.is_empty()).then(|| {
+        let args = if site.args.is_empty() {
+            Payload::new()
+        } else {
             let mut encoder = ArgsEncoder::object(site, resolution, dispatch);
             encode(&mut encoder);
             encoder.finish()
-        });
-        let micros = clock::now_micros();
+        };
+        let at = Instant::now();
         dispatch.send(Record {
             event: Event::Enter,
             site,
-            thread: local.thread_name(),
+            thread: local.thread_label(),
             id,
             parent,
-            micros,
-            duration_micros: 0,
+            at,
+            entered: at,
             payload: args,
         });
         Some(Call {
             site,
             id,
             parent,
-            start_micros: micros,
-            result: None,
+            entered: Some(at),
+            result: Payload::new(),
         })
     })
     .unwrap_or(inert)
@@ -94,7 +98,7 @@ impl Call {
         match outcome {
             Ok(value) => value,
             Err(payload) => {
-                self.close(Event::Panic, Some(panic_message(payload.as_ref())));
+                self.close(Event::Panic, panic_message(payload.as_ref()));
                 panic::resume_unwind(payload)
             }
         }
@@ -116,14 +120,15 @@ impl Call {
             let mut encoder = ArgsEncoder::value(self.site, dispatch);
             encode(&mut encoder);
             Some(encoder.finish())
-        });
+        })
+        .unwrap_or_default();
     }
 
     /// Closes the call with EXIT.
     #[inline]
     pub fn exit(mut self) {
         if self.id != 0 {
-            let result = self.result.take();
+            let result = std::mem::take(&mut self.result);
             self.close(Event::Exit, result);
         }
     }
@@ -132,27 +137,28 @@ impl Call {
     #[inline]
     pub fn exception(mut self, message: impl FnOnce() -> String) {
         if self.id != 0 {
-            self.close(Event::Exception, Some(message()));
+            self.close(Event::Exception, Payload::from_slice(message().as_bytes()));
         }
     }
 
     #[cold]
-    fn close_cold(&mut self, event: Event, payload: Option<String>) {
+    fn close_cold(&mut self, event: Event, payload: Payload) {
         self.close(event, payload);
     }
 
-    fn close(&mut self, event: Event, payload: Option<String>) {
-        let (site, id, parent, start) = (self.site, self.id, self.parent, self.start_micros);
+    fn close(&mut self, event: Event, payload: Payload) {
+        let (site, id, parent) = (self.site, self.id, self.parent);
         self.id = 0;
-        let micros = clock::now_micros();
+        let at = Instant::now();
+        let entered = self.entered.unwrap_or(at);
         let record = |thread| Record {
             event,
             site,
             thread,
             id,
             parent,
-            micros,
-            duration_micros: micros.saturating_sub(start),
+            at,
+            entered,
             payload,
         };
         send_closing(record);
@@ -162,17 +168,17 @@ impl Call {
 /// Sends a closing record. It must reach the writer even when tracing was re-configured while
 /// the call was open, so it falls back to whatever dispatch is current.
 #[inline]
-fn send_closing(record: impl FnOnce(std::sync::Arc<str>) -> Record) {
+fn send_closing(record: impl FnOnce(ThreadLabel) -> Record) {
     let mut record = Some(record);
     dispatch::with_local(|local, dispatch: &Dispatch| {
         let build = record.take()?;
-        dispatch.send(build(local.thread_name()));
+        dispatch.send(build(local.thread_label()));
         Some(())
     });
     if let Some(build) = record {
         // This thread's locals are gone (it is exiting) or tracing was stopped meanwhile.
         match dispatch::current_dispatch() {
-            Some(dispatch) => dispatch.send(build(std::sync::Arc::from("<exiting thread>"))),
+            Some(dispatch) => dispatch.send(build(ThreadLabel::named("<exiting thread>"))),
             None => crate::stats::add(&crate::stats::LOST, 1),
         }
     }
@@ -181,19 +187,20 @@ fn send_closing(record: impl FnOnce(std::sync::Arc<str>) -> Record) {
 impl Drop for Call {
     fn drop(&mut self) {
         if self.id != 0 {
-            self.close_cold(Event::Cancel, None);
+            self.close_cold(Event::Cancel, Payload::new());
         }
     }
 }
 
-fn panic_message(payload: &(dyn Any + Send)) -> String {
-    if let Some(message) = payload.downcast_ref::<&str>() {
-        (*message).to_owned()
+fn panic_message(payload: &(dyn Any + Send)) -> Payload {
+    let message = if let Some(message) = payload.downcast_ref::<&str>() {
+        message
     } else if let Some(message) = payload.downcast_ref::<String>() {
-        message.clone()
+        message.as_str()
     } else {
-        "Box<dyn Any>".to_owned()
-    }
+        "Box<dyn Any>"
+    };
+    Payload::from_slice(message.as_bytes())
 }
 
 pin_project_lite::pin_project! {
@@ -226,7 +233,7 @@ impl<F: Future> Future for Instrumented<F> {
             Ok(Poll::Pending) => Poll::Pending,
             Err(payload) => {
                 this.call
-                    .close(Event::Panic, Some(panic_message(payload.as_ref())));
+                    .close(Event::Panic, panic_message(payload.as_ref()));
                 panic::resume_unwind(payload)
             }
         }
@@ -241,8 +248,8 @@ fn take_call(call: &mut Call) -> Call {
             site: call.site,
             id: 0,
             parent: 0,
-            start_micros: 0,
-            result: None,
+            entered: None,
+            result: Payload::new(),
         },
     )
 }

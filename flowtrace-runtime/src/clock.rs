@@ -3,7 +3,8 @@
 //! Wall-clock time is read once, at first use, and every later reading is that anchor plus the
 //! monotonic time elapsed since. So timestamps are epoch-based (as the record format requires),
 //! durations never go negative when the system clock is stepped, and a record costs one
-//! monotonic clock read.
+//! monotonic clock read on the traced thread: it carries the raw `Instant`, and the writer
+//! thread does the arithmetic.
 
 use std::sync::LazyLock;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
@@ -20,11 +21,26 @@ static ANCHOR: LazyLock<Anchor> = LazyLock::new(|| Anchor {
         .map_or(0, |since| saturating_micros(since.as_micros())),
 });
 
-/// Microseconds since the Unix epoch, monotonic within the process.
-#[inline]
-pub(crate) fn now_micros() -> u64 {
+/// Fixes the anchor; called when tracing starts, before any record is stamped.
+pub(crate) fn start() {
+    LazyLock::force(&ANCHOR);
+}
+
+/// Microseconds since the Unix epoch at `at`, monotonic within the process.
+pub(crate) fn epoch_micros(at: Instant) -> u64 {
     let anchor = &*ANCHOR;
-    anchor.epoch_micros + saturating_micros(anchor.instant.elapsed().as_micros())
+    anchor.epoch_micros + micros_between(anchor.instant, at)
+}
+
+/// Whole microseconds from `earlier` to `later` (0 if `later` is not later).
+pub(crate) fn micros_between(earlier: Instant, later: Instant) -> u64 {
+    let elapsed = later.saturating_duration_since(earlier);
+    elapsed.as_secs() * 1_000_000 + u64::from(elapsed.subsec_micros())
+}
+
+/// Microseconds since the Unix epoch, now.
+pub(crate) fn now_micros() -> u64 {
+    epoch_micros(Instant::now())
 }
 
 fn saturating_micros(micros: u128) -> u64 {
@@ -34,6 +50,14 @@ fn saturating_micros(micros: u128) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_are_whole_microseconds_and_never_negative() {
+        let earlier = Instant::now();
+        let later = earlier + std::time::Duration::from_nanos(2_500_999);
+        assert_eq!(micros_between(earlier, later), 2_500);
+        assert_eq!(micros_between(later, earlier), 0);
+    }
 
     #[test]
     fn readings_never_go_backwards_and_track_the_wall_clock() {

@@ -6,7 +6,7 @@
 //! lives in one thread-local, refreshed from the global `ACTIVE` slot (behind a mutex) only when
 //! the configuration generation changes.
 
-use std::cell::{Cell, OnceCell, RefCell};
+use std::cell::{Cell, RefCell};
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Once};
 use std::thread::JoinHandle;
@@ -19,6 +19,7 @@ use crate::error::Error;
 use crate::filter::{ModuleFilter, Redaction};
 use crate::record::{Message, Record};
 use crate::sink::Sink;
+use crate::thread_label::ThreadLabel;
 use crate::{exit_hook, stats, writer};
 
 const UNINIT: u8 = 0;
@@ -57,7 +58,7 @@ struct Active {
 /// The per-thread part of the state.
 pub(crate) struct Local {
     dispatch: RefCell<Option<Arc<Dispatch>>>,
-    thread: OnceCell<Arc<str>>,
+    thread: Cell<Option<ThreadLabel>>,
     current: Cell<u64>,
     next_id: Cell<u64>,
     id_limit: Cell<u64>,
@@ -67,7 +68,7 @@ thread_local! {
     static LOCAL: Local = const {
         Local {
             dispatch: RefCell::new(None),
-            thread: OnceCell::new(),
+            thread: Cell::new(None),
             current: Cell::new(0),
             next_id: Cell::new(0),
             id_limit: Cell::new(0),
@@ -136,16 +137,15 @@ impl Local {
     }
 
     #[inline]
-    pub(crate) fn thread_name(&self) -> Arc<str> {
-        self.thread
-            .get_or_init(|| {
-                let thread = std::thread::current();
-                match thread.name() {
-                    Some(name) => Arc::from(name),
-                    None => Arc::from(format!("{:?}", thread.id())),
-                }
-            })
-            .clone()
+    pub(crate) fn thread_label(&self) -> ThreadLabel {
+        match self.thread.get() {
+            Some(label) => label,
+            None => {
+                let label = ThreadLabel::current();
+                self.thread.set(Some(label));
+                label
+            }
+        }
     }
 }
 
@@ -213,11 +213,18 @@ fn start_locked(active: &mut Option<Active>, config: Config) -> Result<(), Error
         return Ok(());
     }
     let sink = Sink::open(config.output, config.rotation)?;
+    crate::clock::start();
     let (sender, receiver) = crossbeam_channel::bounded(config.capacity);
     let (done_sender, done) = crossbeam_channel::bounded(1);
     let pending_dropped = Arc::new(AtomicU64::new(0));
-    let writer = writer::spawn(receiver, sink, pending_dropped.clone(), done_sender)
-        .map_err(Error::SpawnWriter)?;
+    let writer = writer::spawn(
+        receiver,
+        sink,
+        pending_dropped.clone(),
+        config.capacity,
+        done_sender,
+    )
+    .map_err(Error::SpawnWriter)?;
     let generation = GENERATION.load(Ordering::Relaxed) + 1;
     *active = Some(Active {
         dispatch: Arc::new(Dispatch {

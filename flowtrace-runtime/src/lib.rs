@@ -71,10 +71,12 @@ mod dispatch;
 mod error;
 mod exit_hook;
 mod filter;
+mod json;
 mod record;
 mod sink;
 mod site;
 mod stats;
+mod thread_label;
 mod writer;
 
 #[doc(hidden)]

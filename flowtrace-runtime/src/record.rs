@@ -1,14 +1,21 @@
 //! What a traced call hands to the writer thread, and how the writer turns it into a line.
 //!
 //! A record is small and cheap to build on the caller's thread: static metadata by reference,
-//! numbers, the thread's shared name and at most one pre-encoded string. All JSON of the whole
-//! line happens here, on the writer thread.
+//! numbers, the thread's label and at most one pre-encoded text, inline when short. All JSON of
+//! the whole line happens here, on the writer thread.
 
-use std::sync::Arc;
+use std::time::Instant;
 
 use crossbeam_channel::Sender;
+use smallvec::SmallVec;
 
 use crate::site::CallSite;
+use crate::thread_label::ThreadLabel;
+use crate::{clock, json};
+
+/// Encoded args, result or message. Small ones live inside the record: a heap buffer allocated
+/// on the caller's thread and freed on the writer's costs more than the rest of the record.
+pub(crate) type Payload = SmallVec<[u8; 48]>;
 
 /// The kinds of record, as written in the `event` key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,15 +44,17 @@ impl Event {
 pub(crate) struct Record {
     pub(crate) event: Event,
     pub(crate) site: &'static CallSite,
-    pub(crate) thread: Arc<str>,
+    pub(crate) thread: ThreadLabel,
     pub(crate) id: u64,
     /// 0 at a root.
     pub(crate) parent: u64,
-    pub(crate) micros: u64,
-    /// Ignored for ENTER.
-    pub(crate) duration_micros: u64,
-    /// ENTER: the args object; EXIT: the result (with `ret`); EXCEPTION/PANIC: the message.
-    pub(crate) payload: Option<String>,
+    /// When this record was made.
+    pub(crate) at: Instant,
+    /// When the call entered (the same as `at` for ENTER).
+    pub(crate) entered: Instant,
+    /// ENTER: the args object (`{}` when empty); EXIT: the result, only with `ret` (else
+    /// empty); EXCEPTION/PANIC: the message. Always UTF-8.
+    pub(crate) payload: Payload,
 }
 
 /// What travels through the channel.
@@ -60,23 +69,27 @@ pub(crate) enum Message {
 
 /// Appends `record` as one JSON line, keys in the order of the record format.
 pub(crate) fn encode(record: &Record, out: &mut Vec<u8>) {
+    let mut micros_text = itoa::Buffer::new();
+    let micros = micros_text
+        .format(clock::epoch_micros(record.at))
+        .as_bytes();
     let mut number = itoa::Buffer::new();
     out.extend_from_slice(b"{\"timestamp\":");
-    out.extend_from_slice(number.format(record.micros / 1000).as_bytes());
+    write_millis(out, micros);
     out.extend_from_slice(b",\"event\":\"");
     out.extend_from_slice(record.event.as_str().as_bytes());
     out.extend_from_slice(b"\",\"thread\":");
-    write_json_str(out, &record.thread);
-    out.extend_from_slice(b",\"module\":");
-    write_json_str(out, record.site.module);
-    out.extend_from_slice(b",\"function\":");
-    write_json_str(out, record.site.function);
+    record.thread.write_json(out);
+    out.push(b',');
+    out.extend_from_slice(record.site.names_json());
     if record.event == Event::Enter {
         out.extend_from_slice(b",\"args\":");
-        write_json_str(out, record.payload.as_deref().unwrap_or("{}"));
+        let args = payload_str(&record.payload);
+        json::write_str(out, if args.is_empty() { "{}" } else { args });
     } else {
         out.extend_from_slice(b",\"durationMicros\":");
-        out.extend_from_slice(number.format(record.duration_micros).as_bytes());
+        let duration = clock::micros_between(record.entered, record.at);
+        out.extend_from_slice(number.format(duration).as_bytes());
     }
     out.extend_from_slice(b",\"id\":");
     out.extend_from_slice(number.format(record.id).as_bytes());
@@ -85,62 +98,78 @@ pub(crate) fn encode(record: &Record, out: &mut Vec<u8>) {
         out.extend_from_slice(number.format(record.parent).as_bytes());
     }
     out.extend_from_slice(b",\"timestampMicros\":");
-    out.extend_from_slice(number.format(record.micros).as_bytes());
-    match (record.event, &record.payload) {
-        (Event::Exit, Some(result)) => {
+    out.extend_from_slice(micros);
+    match record.event {
+        Event::Exit if !record.payload.is_empty() => {
             out.extend_from_slice(b",\"result\":");
-            write_json_str(out, result);
+            json::write_str(out, payload_str(&record.payload));
         }
-        (Event::Exception | Event::Panic, Some(message)) => {
+        Event::Exception | Event::Panic => {
             out.extend_from_slice(b",\"error\":");
-            write_json_str(out, message);
+            json::write_str(out, payload_str(&record.payload));
         }
         _ => {}
     }
     out.extend_from_slice(b"}\n");
 }
 
+/// Writes epoch milliseconds given epoch microseconds as decimal text: the same digits less the
+/// last three, which saves formatting a second number per line.
+fn write_millis(out: &mut Vec<u8>, micros: &[u8]) {
+    match micros.len() {
+        0..=3 => out.push(b'0'),
+        n => out.extend_from_slice(&micros[..n - 3]),
+    }
+}
+
 /// Appends a `DROPPED` line for `count` records lost to a full channel.
 pub(crate) fn encode_dropped(micros: u64, count: u64, out: &mut Vec<u8>) {
     let mut number = itoa::Buffer::new();
+    let mut micros_text = itoa::Buffer::new();
+    let micros = micros_text.format(micros).as_bytes();
     out.extend_from_slice(b"{\"timestamp\":");
-    out.extend_from_slice(number.format(micros / 1000).as_bytes());
+    write_millis(out, micros);
     out.extend_from_slice(b",\"event\":\"DROPPED\",\"timestampMicros\":");
-    out.extend_from_slice(number.format(micros).as_bytes());
+    out.extend_from_slice(micros);
     out.extend_from_slice(b",\"count\":");
     out.extend_from_slice(number.format(count).as_bytes());
     out.extend_from_slice(b"}\n");
 }
 
-fn write_json_str(out: &mut Vec<u8>, value: &str) {
-    // Writing JSON into a Vec cannot fail: serde_json only errors on I/O or non-string keys.
-    let _ = serde_json::to_writer(&mut *out, value);
+fn payload_str(payload: &Payload) -> &str {
+    // Payloads are built from `&str`s and serde_json output; a failure here would be a bug,
+    // and the line stays valid JSON either way.
+    std::str::from_utf8(payload).unwrap_or("<invalid UTF-8>")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::site::ArgSpec;
+    use std::time::Duration;
 
     static SITE: CallSite = CallSite::new(
         "greet",
         "app::hello",
         "src/hello.rs",
         7,
-        &[ArgSpec::new("name", false)],
+        &[ArgSpec::new("name", ",\"name\":", false)],
         0,
     );
 
     fn record(event: Event, payload: Option<&str>) -> Record {
+        let at = Instant::now();
         Record {
             event,
             site: &SITE,
-            thread: Arc::from("main"),
+            thread: ThreadLabel::named("main"),
             id: 5,
             parent: 0,
-            micros: 1_700_000_000_123_456,
-            duration_micros: 42,
-            payload: payload.map(str::to_owned),
+            at,
+            entered: at - Duration::from_micros(42),
+            payload: payload
+                .map(|p| Payload::from_slice(p.as_bytes()))
+                .unwrap_or_default(),
         }
     }
 
@@ -150,14 +179,23 @@ mod tests {
         String::from_utf8(out).expect("utf-8")
     }
 
+    fn times(record: &Record) -> (u64, u64) {
+        let micros = clock::epoch_micros(record.at);
+        (micros / 1000, micros)
+    }
+
     #[test]
     fn enter_line_has_the_keys_in_order_and_args_as_a_string() {
-        let text = line(&record(Event::Enter, Some(r#"{"name":"a\"b"}"#)));
+        let enter = record(Event::Enter, Some(r#"{"name":"a\"b"}"#));
+        let (ms, us) = times(&enter);
+        let text = line(&enter);
         assert_eq!(
             text,
-            "{\"timestamp\":1700000000123,\"event\":\"ENTER\",\"thread\":\"main\",\"module\":\"app::hello\",\
-             \"function\":\"greet\",\"args\":\"{\\\"name\\\":\\\"a\\\\\\\"b\\\"}\",\"id\":5,\
-             \"timestampMicros\":1700000000123456}\n"
+            format!(
+                "{{\"timestamp\":{ms},\"event\":\"ENTER\",\"thread\":\"main\",\"module\":\"app::hello\",\
+                 \"function\":\"greet\",\"args\":\"{{\\\"name\\\":\\\"a\\\\\\\"b\\\"}}\",\"id\":5,\
+                 \"timestampMicros\":{us}}}\n"
+            )
         );
         let parsed: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
         let args: serde_json::Value =
@@ -169,16 +207,28 @@ mod tests {
     fn closing_lines_carry_duration_parent_and_payload() {
         let mut exit = record(Event::Exit, Some("7"));
         exit.parent = 3;
+        let (ms, us) = times(&exit);
         assert_eq!(
             line(&exit),
-            "{\"timestamp\":1700000000123,\"event\":\"EXIT\",\"thread\":\"main\",\"module\":\"app::hello\",\
-             \"function\":\"greet\",\"durationMicros\":42,\"id\":5,\"parent\":3,\
-             \"timestampMicros\":1700000000123456,\"result\":\"7\"}\n"
+            format!(
+                "{{\"timestamp\":{ms},\"event\":\"EXIT\",\"thread\":\"main\",\"module\":\"app::hello\",\
+                 \"function\":\"greet\",\"durationMicros\":42,\"id\":5,\"parent\":3,\
+                 \"timestampMicros\":{us},\"result\":\"7\"}}\n"
+            )
         );
         let text = line(&record(Event::Panic, Some("boom\n")));
         assert!(text.ends_with(",\"error\":\"boom\\n\"}\n"), "{text}");
         let text = line(&record(Event::Cancel, None));
         assert!(text.contains("\"event\":\"CANCEL\",") && !text.contains("error"));
+    }
+
+    #[test]
+    fn millis_are_the_micros_digits_less_three() {
+        let mut out = Vec::new();
+        write_millis(&mut out, b"999");
+        out.push(b',');
+        write_millis(&mut out, b"1700000000123456");
+        assert_eq!(out, b"0,1700000000123");
     }
 
     #[test]

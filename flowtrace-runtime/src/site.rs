@@ -6,6 +6,7 @@
 //! traced? which arguments are redacted?) are computed on the first call and cached in one
 //! atomic word, so the hot path reads them with a single relaxed load.
 
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::dispatch::Dispatch;
@@ -14,14 +15,18 @@ use crate::dispatch::Dispatch;
 #[derive(Debug)]
 pub struct ArgSpec {
     pub(crate) name: &'static str,
+    /// `,"name":` — what the args object gets before the value (without the comma when first).
+    pub(crate) key: &'static str,
     pub(crate) always_redact: bool,
 }
 
 impl ArgSpec {
-    /// An argument named `name`; `always_redact` is set by the macro's `redact(...)` option.
-    pub const fn new(name: &'static str, always_redact: bool) -> Self {
+    /// An argument named `name`, written as `key` (`,"name":`, spelled out by the macro so that
+    /// the hot path copies it in one piece); `always_redact` is set by the `redact(...)` option.
+    pub const fn new(name: &'static str, key: &'static str, always_redact: bool) -> Self {
         Self {
             name,
+            key,
             always_redact,
         }
     }
@@ -39,6 +44,8 @@ pub struct CallSite {
     pub(crate) max_arg_length: usize,
     /// `generation tag << 48 | enabled << 47 | redaction mask`; 0 means "not resolved yet".
     resolved: AtomicU64,
+    /// `"module":"…","function":"…"`, escaped once by the writer and reused for every line.
+    names_json: OnceLock<Box<[u8]>>,
 }
 
 const ENABLED_BIT: u64 = 1 << 47;
@@ -70,6 +77,7 @@ impl CallSite {
             args,
             max_arg_length,
             resolved: AtomicU64::new(0),
+            names_json: OnceLock::new(),
         }
     }
 
@@ -101,6 +109,17 @@ impl CallSite {
         }
         self.resolved.store(state, Ordering::Relaxed);
         state
+    }
+
+    /// The `module` and `function` keys of this site's lines, as JSON.
+    pub(crate) fn names_json(&self) -> &[u8] {
+        self.names_json.get_or_init(|| {
+            let mut out = b"\"module\":".to_vec();
+            crate::json::write_str(&mut out, self.module);
+            out.extend_from_slice(b",\"function\":");
+            crate::json::write_str(&mut out, self.function);
+            out.into_boxed_slice()
+        })
     }
 
     /// The source location, for diagnostics.

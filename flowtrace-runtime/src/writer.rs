@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread::{self, JoinHandle};
+use std::time::Duration;
 
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
 
@@ -16,11 +17,21 @@ use crate::stats;
 /// sees progress even under a flood.
 const BATCH_BYTES: usize = 256 * 1024;
 
+/// After a batch this large the writer pauses before waiting for more. Waking a parked writer
+/// is a system call made by the traced thread's `send`; under a steady flood that would happen
+/// for nearly every record, while a short pause lets the next batch build up in the channel
+/// instead. Light traffic never triggers it, so an idle writer is simply parked.
+const BUSY_BATCH_RECORDS: u64 = 64;
+const BUSY_PAUSE: Duration = Duration::from_micros(100);
+/// Channels smaller than this are not worth pausing for: they would fill during the pause.
+const PAUSE_MIN_CAPACITY: usize = 4096;
+
 /// Starts the thread. `done` is signalled when it has written everything and stopped.
 pub(crate) fn spawn(
     receiver: Receiver<Message>,
     sink: Sink,
     pending_dropped: Arc<AtomicU64>,
+    capacity: usize,
     done: Sender<()>,
 ) -> std::io::Result<JoinHandle<()>> {
     thread::Builder::new()
@@ -32,6 +43,7 @@ pub(crate) fn spawn(
                 buffer: Vec::with_capacity(BATCH_BYTES + 4096),
                 batch_records: 0,
                 reported_error: false,
+                pause_when_busy: capacity >= PAUSE_MIN_CAPACITY,
             }
             .run(&receiver);
             let _ = done.send(());
@@ -44,6 +56,7 @@ struct Writer {
     buffer: Vec<u8>,
     batch_records: u64,
     reported_error: bool,
+    pause_when_busy: bool,
 }
 
 impl Writer {
@@ -70,9 +83,13 @@ impl Writer {
                 }
                 self.note_dropped();
             }
+            let busy = self.batch_records >= BUSY_BATCH_RECORDS;
             self.write_out(&mut acks);
             if stop {
                 return;
+            }
+            if busy && self.pause_when_busy {
+                thread::sleep(BUSY_PAUSE);
             }
         }
     }

@@ -1,0 +1,80 @@
+//! Sustained throughput from one thread in the lossless `block` mode, and the memory it takes.
+//!
+//! Run: `cargo bench -p flowtrace-runtime --bench throughput [-- CALLS]` (default 5,000,000).
+//! It makes CALLS traced calls as fast as one thread can, waits until every record is in the
+//! file, then checks that the file holds exactly 2 × CALLS lines (nothing lost) and reports
+//! calls per second and the growth of the process's peak RSS, which the bounded channel caps.
+
+use std::hint::black_box;
+use std::io::{BufRead, BufReader};
+use std::time::Instant;
+
+use flowtrace_runtime::{Config, flowtrace};
+
+#[flowtrace]
+fn work(name: &str, n: u64) -> u64 {
+    black_box(name.len() as u64 + n)
+}
+
+/// Peak resident set size of this process, in KiB (Linux; 0 elsewhere).
+fn peak_rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find(|line| line.starts_with("VmHWM:"))
+                .and_then(|line| line.split_whitespace().nth(1))
+                .and_then(|kib| kib.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let calls: u64 = std::env::args()
+        .skip(1)
+        .find(|arg| !arg.starts_with('-'))
+        .map(|arg| arg.parse())
+        .transpose()?
+        .unwrap_or(5_000_000);
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("throughput.jsonl");
+    let rss_before = peak_rss_kib();
+    let guard = Config::new().file(&path).init()?;
+
+    let start = Instant::now();
+    for n in 0..calls {
+        black_box(work(black_box("alpha"), n));
+    }
+    let produced = start.elapsed();
+    guard.flush()?;
+    let written = start.elapsed();
+    drop(guard);
+    let rss_after = peak_rss_kib();
+
+    let lines = BufReader::new(std::fs::File::open(&path)?).lines().count() as u64;
+    let stats = flowtrace_runtime::stats();
+    let per_second = calls as f64 / written.as_secs_f64();
+    println!("calls:                 {calls}");
+    println!("producer time:         {:.3} s", produced.as_secs_f64());
+    println!("until all written:     {:.3} s", written.as_secs_f64());
+    println!(
+        "traced calls / s:      {per_second:.0}  ({:.2}x the 1,000,000/s target)",
+        per_second / 1e6
+    );
+    println!(
+        "ns per call:           {:.1}",
+        written.as_nanos() as f64 / calls as f64
+    );
+    println!("lines in the file:     {lines} (expected {})", 2 * calls);
+    println!("dropped / lost:        {} / {}", stats.dropped, stats.lost);
+    println!(
+        "peak RSS growth:       {} KiB (channel capacity {} records)",
+        rss_after.saturating_sub(rss_before),
+        flowtrace_runtime::DEFAULT_CAPACITY
+    );
+    if lines != 2 * calls || stats.lost != 0 || stats.dropped != 0 {
+        return Err("records were lost".into());
+    }
+    Ok(())
+}
