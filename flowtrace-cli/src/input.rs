@@ -105,7 +105,8 @@ impl std::fmt::Display for Place<'_> {
 /// What [`LineReader::next`] found.
 #[derive(Debug)]
 pub(crate) enum Item<'a> {
-    /// A complete line, without its `\n`.
+    /// A complete line, without its `\n` (from [`LineReader::next_chunk`]: whole lines, each
+    /// with its `\n`).
     Line {
         file: usize,
         line: u64,
@@ -171,11 +172,6 @@ impl<'s> LineReader<'s> {
         }
     }
 
-    /// The path of file `index` of the stream.
-    pub(crate) fn path(&self, index: usize) -> &'s Path {
-        &self.files[index]
-    }
-
     fn open(&mut self, index: usize) -> Result<(), Error> {
         let path = &self.files[index];
         let opened = |source| Error::Open {
@@ -236,6 +232,16 @@ impl<'s> LineReader<'s> {
 
     /// The next line, partial line, or end; `progress` advances by the bytes read.
     pub(crate) fn next(&mut self, progress: &mut Progress) -> Result<Item<'_>, Error> {
+        self.advance(progress, false)
+    }
+
+    /// Like [`next`](Self::next), but an [`Item::Line`] holds every whole line buffered (at
+    /// least one), each with its `\n`, numbered from `line`; for parsing in batches.
+    pub(crate) fn next_chunk(&mut self, progress: &mut Progress) -> Result<Item<'_>, Error> {
+        self.advance(progress, true)
+    }
+
+    fn advance(&mut self, progress: &mut Progress, chunk: bool) -> Result<Item<'_>, Error> {
         loop {
             let Some(open) = &mut self.open else {
                 if self.next_file == self.files.len() {
@@ -245,17 +251,29 @@ impl<'s> LineReader<'s> {
                 self.next_file += 1;
                 continue;
             };
-            if let Some(at) = memchr::memchr(b'\n', &self.buf[self.start..self.end]) {
+            let unread = &self.buf[self.start..self.end];
+            let found = if chunk {
+                memchr::memrchr(b'\n', unread)
+            } else {
+                memchr::memchr(b'\n', unread)
+            };
+            if let Some(at) = found {
                 let begin = self.start;
                 self.start += at + 1;
-                open.line += 1;
-                let mut bytes = &self.buf[begin..begin + at];
-                if let [rest @ .., b'\r'] = bytes {
-                    bytes = rest;
+                let first = open.line + 1;
+                let mut bytes = &self.buf[begin..self.start];
+                if chunk {
+                    open.line += memchr::memchr_iter(b'\n', bytes).count() as u64;
+                } else {
+                    open.line += 1;
+                    bytes = &bytes[..at];
+                    if let [rest @ .., b'\r'] = bytes {
+                        bytes = rest;
+                    }
                 }
                 return Ok(Item::Line {
                     file: open.index,
-                    line: open.line,
+                    line: first,
                     bytes,
                 });
             }

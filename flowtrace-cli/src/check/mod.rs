@@ -16,11 +16,13 @@
 use std::fmt;
 use std::path::PathBuf;
 
+mod pairing;
+mod parallel;
+
 use crate::error::Error;
-use crate::ids::{IdMap, IdRanges, name_hash};
-use crate::input::{self, Item, LineReader, Stream};
+use crate::input::{self, Stream};
 use crate::progress::Progress;
-use crate::record::{self, Body, Call, Event, Strictness};
+use pairing::StreamChecker;
 
 /// How many violations a [`CheckReport`] keeps (and the CLI prints); the rest are only counted.
 pub const MAX_VIOLATIONS: usize = 20;
@@ -201,40 +203,40 @@ pub(crate) fn check_streams(
     for stream in streams {
         report.files.extend(stream.files.iter().cloned());
         let mut checker = StreamChecker::default();
-        let mut reader = LineReader::new(stream, false);
-        loop {
-            match reader.next(progress)? {
-                Item::Line { file, line, bytes } => {
-                    report.lines += 1;
-                    let at = (file, line);
-                    let record = match record::parse(bytes, Strictness::Check) {
-                        Ok(record) => Some(record),
-                        Err(error) => {
-                            let kind = ViolationKind::Malformed(error.to_string());
-                            add(&mut report, stream, at, kind);
-                            // Still pair what is usable (keys out of order, say), so one bad
-                            // line is one violation rather than a cascade.
-                            record::parse(bytes, Strictness::Lenient).ok()
-                        }
-                    };
-                    if let Some(kind) =
-                        record.and_then(|record| checker.record(at, record.body, &mut report))
-                    {
-                        add(&mut report, stream, at, kind);
-                    }
+        let partials = parallel::for_each_batch(stream, progress, |batch| {
+            checker.learn_names(&batch.names);
+            for parsed in &batch.lines {
+                report.lines += 1;
+                let at = (batch.file, batch.first_line + u64::from(parsed.offset));
+                if let Some(message) = &parsed.malformed {
+                    add(
+                        &mut report,
+                        stream,
+                        at,
+                        ViolationKind::Malformed(message.clone()),
+                    );
                 }
-                Item::Partial { file, line } => report.partial_lines.push(Location {
-                    path: reader.path(file).to_path_buf(),
-                    line,
-                }),
-                Item::Idle | Item::End => break,
+                if let Some(kind) = parsed
+                    .record
+                    .as_ref()
+                    .and_then(|record| checker.record(at, record, &mut report))
+                {
+                    add(&mut report, stream, at, kind);
+                }
             }
-        }
+        })?;
+        report
+            .partial_lines
+            .extend(partials.into_iter().map(|(file, line)| Location {
+                path: stream.files[file].clone(),
+                line,
+            }));
         checker.finish(&mut report, stream);
     }
     Ok(report)
 }
 
+/// Counts a violation and keeps it if it is among the first [`MAX_VIOLATIONS`].
 fn add(report: &mut CheckReport, stream: &Stream, (file, line): (usize, u64), kind: ViolationKind) {
     report.violation_count += 1;
     if report.violations.len() < MAX_VIOLATIONS {
@@ -245,125 +247,5 @@ fn add(report: &mut CheckReport, stream: &Stream, (file, line): (usize, u64), ki
             },
             kind,
         });
-    }
-}
-
-/// A call entered and not yet closed.
-struct Open {
-    at: (usize, u64),
-    parent: Option<u64>,
-    /// [`name_hash`] of its module and function.
-    name: u64,
-}
-
-/// The pairing state of one stream.
-#[derive(Default)]
-struct StreamChecker {
-    open: IdMap<Open>,
-    closed: IdRanges,
-    /// `module::function` by [`name_hash`], for messages: one entry per function, not per call.
-    names: IdMap<Box<str>>,
-    /// A `DROPPED` record was seen: records are missing from here on.
-    lossy: bool,
-}
-
-impl StreamChecker {
-    /// Takes in one valid record; returns the rule it breaks, if any.
-    fn record(
-        &mut self,
-        at: (usize, u64),
-        body: Body<'_>,
-        report: &mut CheckReport,
-    ) -> Option<ViolationKind> {
-        match body {
-            Body::Dropped { count } => {
-                self.lossy = true;
-                report.dropped += count;
-                None
-            }
-            Body::Enter { call, .. } => {
-                report.calls += 1;
-                self.enter(at, call)
-            }
-            Body::Close { call, event, .. } => self.close(call, event),
-        }
-    }
-
-    fn enter(&mut self, at: (usize, u64), call: Call<'_>) -> Option<ViolationKind> {
-        if let Some(first) = self.open.get(&call.id) {
-            return Some(ViolationKind::DuplicateEnter {
-                id: call.id,
-                first_line: first.at.1,
-            });
-        }
-        // A reused id is reported, then tracked as the new call so its closing pairs with it.
-        let violation = if self.closed.contains(call.id) {
-            Some(ViolationKind::ReusedId { id: call.id })
-        } else {
-            call.parent
-                .filter(|parent| !self.lossy && !self.open.contains_key(parent))
-                .map(|parent| ViolationKind::ParentNotOpen {
-                    id: call.id,
-                    parent,
-                })
-        };
-        let name = name_hash(&call.module, &call.function);
-        self.names
-            .entry(name)
-            .or_insert_with(|| format!("{}::{}", call.module, call.function).into());
-        self.open.insert(
-            call.id,
-            Open {
-                at,
-                parent: call.parent,
-                name,
-            },
-        );
-        violation
-    }
-
-    fn close(&mut self, call: Call<'_>, event: Event) -> Option<ViolationKind> {
-        let Some(open) = self.open.remove(&call.id) else {
-            if self.closed.contains(call.id) {
-                return Some(ViolationKind::ClosedTwice {
-                    id: call.id,
-                    event: event.name().to_owned(),
-                });
-            }
-            return (!self.lossy).then_some(ViolationKind::CloseWithoutEnter {
-                id: call.id,
-                event: event.name().to_owned(),
-            });
-        };
-        self.closed.insert(call.id);
-        let what = if open.parent != call.parent {
-            "parent"
-        } else if open.name != name_hash(&call.module, &call.function) {
-            "module or function"
-        } else {
-            return None;
-        };
-        Some(ViolationKind::CloseMismatch {
-            id: call.id,
-            event: event.name().to_owned(),
-            what,
-        })
-    }
-
-    fn finish(self, report: &mut CheckReport, stream: &Stream) {
-        if self.lossy {
-            return;
-        }
-        let mut unclosed: Vec<(u64, Open)> = self.open.into_iter().collect();
-        unclosed.sort_by_key(|(_, open)| open.at);
-        for (id, open) in unclosed {
-            let function = self.names.get(&open.name).map_or("?", |n| n).to_owned();
-            add(
-                report,
-                stream,
-                open.at,
-                ViolationKind::NeverClosed { id, function },
-            );
-        }
     }
 }
