@@ -7,11 +7,15 @@
 //! its closing record (`EXIT`/`EXCEPTION`/`PANIC`/`CANCEL`) comes once, after it, with the same
 //! `parent`, `module` and `function`; every `ENTER` is closed by the end.
 //!
-//! Memory: the table of open calls, plus the ids of closed calls kept as ranges (the runtime hands
-//! ids out from a counter, so they collapse to a few ranges), so a long trace is checked in
-//! bounded memory. After a `DROPPED` record the stream has lost records by design: pairing rules
-//! that a lost record could break (a closing record without `ENTER`, a parent not open, an
-//! `ENTER` never closed) are no longer reported for it.
+//! The per-line rules run on all cores, in batches of lines whose results come back in file
+//! order (`parallel`); the pairing rules then run in order on a compact form of each record
+//! (`pairing`). Memory: a few batches in flight, the table of open calls, and the ids of closed
+//! calls kept as ranges (the runtime hands ids out in blocks from a counter, so they collapse to a
+//! few ranges), so a long trace is checked in bounded memory.
+//!
+//! After a `DROPPED` record the stream has lost records by design: pairing rules that a lost
+//! record could break (a closing record without `ENTER`, a parent not open, an `ENTER` never
+//! closed) are no longer reported for it.
 
 use std::fmt;
 use std::path::PathBuf;
