@@ -129,7 +129,7 @@ fn generate(function: &ItemFn, options: &Options, params: &[Param]) -> TokenStre
                 OutcomeDebug as _, OutcomeDisplay as _, OutcomeOpaque as _, OutcomeValue as _,
             };
             (&&&&::flowtrace_runtime::__private::Wrap(&__flowtrace_ret))
-                .__flowtrace_close(__flowtrace_call);
+                .__flowtrace_close(&mut __flowtrace_call);
         }
     };
     let prologue = quote! {

@@ -55,7 +55,7 @@ use proc_macro::TokenStream;
 ///         (&&&Wrap(&b)).__flowtrace_encode(__flowtrace_args, 1);
 ///     });
 ///     let __flowtrace_ret = __flowtrace_call.run::<u64, _>(move || { a + b });  // PANIC on unwind
-///     (&&&&Wrap(&__flowtrace_ret)).__flowtrace_close(__flowtrace_call);       // EXIT or EXCEPTION
+///     (&&&&Wrap(&__flowtrace_ret)).__flowtrace_close(&mut __flowtrace_call);       // EXIT or EXCEPTION
 ///     __flowtrace_ret
 /// }
 /// ```

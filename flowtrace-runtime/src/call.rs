@@ -28,23 +28,27 @@ pub struct Call {
     parent: u64,
     /// `None` when inert.
     entered: Option<Instant>,
-    result: Payload,
+    /// The encoded return value, with `ret` only (boxed: it is rare, and an inert call should
+    /// stay a few words that cost nothing to move).
+    result: Option<Box<Payload>>,
 }
 
 /// Writes ENTER for `site` and returns the open call; `encode` records the arguments and is only
 /// run when the call is actually traced.
-#[inline]
-pub fn enter(site: &'static CallSite, encode: impl FnOnce(&mut ArgsEncoder<'_>)) -> Call {
-    let inert = Call {
-        site,
-        id: 0,
-        parent: 0,
-        entered: None,
-        result: Payload::new(),
-    };
-    if !dispatch::is_enabled() {
-        return inert;
+///
+/// Only the "is tracing on" check is inlined into the traced function; everything else is out
+/// of line, so that with tracing off a traced function costs one load and a few moves more.
+#[inline(always)]
+pub fn enter<E: FnOnce(&mut ArgsEncoder<'_>)>(site: &'static CallSite, encode: E) -> Call {
+    if dispatch::is_enabled() {
+        enter_traced(site, encode)
+    } else {
+        Call::inert(site)
     }
+}
+
+#[inline(never)]
+fn enter_traced<E: FnOnce(&mut ArgsEncoder<'_>)>(site: &'static CallSite, encode: E) -> Call {
     dispatch::with_local(|local, dispatch| {
         let resolution = site.resolve(dispatch)?;
         let id = local.next_id();
@@ -72,13 +76,24 @@ pub fn enter(site: &'static CallSite, encode: impl FnOnce(&mut ArgsEncoder<'_>))
             id,
             parent,
             entered: Some(at),
-            result: Payload::new(),
+            result: None,
         })
     })
-    .unwrap_or(inert)
+    .unwrap_or_else(|| Call::inert(site))
 }
 
 impl Call {
+    #[inline(always)]
+    fn inert(site: &'static CallSite) -> Self {
+        Self {
+            site,
+            id: 0,
+            parent: 0,
+            entered: None,
+            result: None,
+        }
+    }
+
     /// Whether this call is being recorded.
     #[inline]
     pub fn is_active(&self) -> bool {
@@ -87,11 +102,17 @@ impl Call {
 
     /// Runs a sync body as this call: it is the parent of calls made inside, and a panic
     /// unwinding out of it writes PANIC before it continues unchanged.
-    #[inline]
+    #[inline(always)]
     pub fn run<R, F: FnOnce() -> R>(&mut self, body: F) -> R {
         if self.id == 0 {
-            return body();
+            body()
+        } else {
+            self.run_traced(body)
         }
+    }
+
+    #[inline(never)]
+    fn run_traced<R, F: FnOnce() -> R>(&mut self, body: F) -> R {
         let previous = dispatch::swap_current(self.id);
         let outcome = panic::catch_unwind(AssertUnwindSafe(body));
         dispatch::swap_current(previous);
@@ -119,23 +140,22 @@ impl Call {
         self.result = dispatch::with_local(|_, dispatch| {
             let mut encoder = ArgsEncoder::value(self.site, dispatch);
             encode(&mut encoder);
-            Some(encoder.finish())
-        })
-        .unwrap_or_default();
+            Some(Box::new(encoder.finish()))
+        });
     }
 
     /// Closes the call with EXIT.
-    #[inline]
-    pub fn exit(mut self) {
+    #[inline(always)]
+    pub fn exit(&mut self) {
         if self.id != 0 {
-            let result = std::mem::take(&mut self.result);
+            let result = self.result.take().map(|boxed| *boxed).unwrap_or_default();
             self.close(Event::Exit, result);
         }
     }
 
     /// Closes the call with EXCEPTION; `message` is only built when the call is traced.
-    #[inline]
-    pub fn exception(mut self, message: impl FnOnce() -> String) {
+    #[inline(always)]
+    pub fn exception(&mut self, message: impl FnOnce() -> String) {
         if self.id != 0 {
             self.close(Event::Exception, Payload::from_slice(message().as_bytes()));
         }
@@ -185,6 +205,7 @@ fn send_closing(record: impl FnOnce(ThreadLabel) -> Record) {
 }
 
 impl Drop for Call {
+    #[inline(always)]
     fn drop(&mut self) {
         if self.id != 0 {
             self.close_cold(Event::Cancel, Payload::new());
@@ -249,7 +270,7 @@ fn take_call(call: &mut Call) -> Call {
             id: 0,
             parent: 0,
             entered: None,
-            result: Payload::new(),
+            result: None,
         },
     )
 }

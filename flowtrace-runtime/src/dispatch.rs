@@ -77,7 +77,7 @@ thread_local! {
 }
 
 /// True when tracing is on; initialises from the environment on the very first call.
-#[inline]
+#[inline(always)]
 pub(crate) fn is_enabled() -> bool {
     match STATE.load(Ordering::Relaxed) {
         ENABLED => true,

@@ -61,12 +61,12 @@ impl<T: ?Sized> EncodeTypeName for Wrap<'_, T> {
 /// A `Result` whose error implements `Display`: `Err` closes with EXCEPTION and that message.
 pub trait OutcomeDisplay {
     /// Closes `call` according to the returned value.
-    fn __flowtrace_close(&self, call: Call);
+    fn __flowtrace_close(&self, call: &mut Call);
 }
 
 impl<T, E: Display> OutcomeDisplay for &&&Wrap<'_, Result<T, E>> {
     #[inline]
-    fn __flowtrace_close(&self, call: Call) {
+    fn __flowtrace_close(&self, call: &mut Call) {
         match self.0 {
             Ok(_) => call.exit(),
             Err(error) => call.exception(|| error.to_string()),
@@ -77,12 +77,12 @@ impl<T, E: Display> OutcomeDisplay for &&&Wrap<'_, Result<T, E>> {
 /// A `Result` whose error implements only `Debug`.
 pub trait OutcomeDebug {
     /// Closes `call` according to the returned value.
-    fn __flowtrace_close(&self, call: Call);
+    fn __flowtrace_close(&self, call: &mut Call);
 }
 
 impl<T, E: Debug> OutcomeDebug for &&Wrap<'_, Result<T, E>> {
     #[inline]
-    fn __flowtrace_close(&self, call: Call) {
+    fn __flowtrace_close(&self, call: &mut Call) {
         match self.0 {
             Ok(_) => call.exit(),
             Err(error) => call.exception(|| format!("{error:?}")),
@@ -93,12 +93,12 @@ impl<T, E: Debug> OutcomeDebug for &&Wrap<'_, Result<T, E>> {
 /// A `Result` whose error can only be named by its type.
 pub trait OutcomeOpaque {
     /// Closes `call` according to the returned value.
-    fn __flowtrace_close(&self, call: Call);
+    fn __flowtrace_close(&self, call: &mut Call);
 }
 
 impl<T, E> OutcomeOpaque for &Wrap<'_, Result<T, E>> {
     #[inline]
-    fn __flowtrace_close(&self, call: Call) {
+    fn __flowtrace_close(&self, call: &mut Call) {
         match self.0 {
             Ok(_) => call.exit(),
             Err(_) => call.exception(|| format!("<{}>", std::any::type_name::<E>())),
@@ -109,12 +109,12 @@ impl<T, E> OutcomeOpaque for &Wrap<'_, Result<T, E>> {
 /// Anything that is not a `Result`: always EXIT.
 pub trait OutcomeValue {
     /// Closes `call` with EXIT.
-    fn __flowtrace_close(&self, call: Call);
+    fn __flowtrace_close(&self, call: &mut Call);
 }
 
 impl<T: ?Sized> OutcomeValue for Wrap<'_, T> {
     #[inline]
-    fn __flowtrace_close(&self, call: Call) {
+    fn __flowtrace_close(&self, call: &mut Call) {
         call.exit();
     }
 }
