@@ -9,7 +9,7 @@ use std::fs::OpenOptions;
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::sync::{Arc, Mutex, mpsc};
 
 fn record(event: &str, id: u64, micros: u64) -> String {
     let (thread, module, function) = ("main", "app", "poll");
@@ -36,12 +36,20 @@ fn append(path: &Path, text: &str) {
 }
 
 /// Kills the child when dropped (the test ended or panicked).
-struct Guard(Child);
+struct Guard(Arc<Mutex<Child>>);
+
+impl Guard {
+    fn kill(child: &Mutex<Child>) {
+        if let Ok(mut child) = child.lock() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
 
 impl Drop for Guard {
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        Self::kill(&self.0);
     }
 }
 
@@ -58,7 +66,7 @@ fn follows_growth_partial_lines_and_rotation() {
         .spawn()
         .unwrap_or_else(|e| panic!("cannot run flowtrace: {e}"));
     let stdout = child.stdout.take().unwrap_or_else(|| panic!("no stdout"));
-    let guard = Guard(child);
+    let guard = Guard(Arc::new(Mutex::new(child)));
     let (lines_tx, lines) = mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
@@ -68,14 +76,13 @@ fn follows_growth_partial_lines_and_rotation() {
         }
     });
     // Safety net only: a stuck test ends with the child killed and a failed read below.
-    let pid = guard.0.id();
+    let watched = Arc::clone(&guard.0);
     let (done_tx, done) = mpsc::channel::<()>();
     std::thread::spawn(move || {
-        if done
-            .recv_timeout(std::time::Duration::from_secs(120))
-            .is_err()
+        if let Err(mpsc::RecvTimeoutError::Timeout) =
+            done.recv_timeout(std::time::Duration::from_secs(120))
         {
-            let _ = Command::new("kill").arg(pid.to_string()).status();
+            Guard::kill(&watched);
         }
     });
     let next = || {
