@@ -211,15 +211,26 @@ pub(crate) fn run(
         writer.last_ts[stream] = writer.last_ts[stream].max(record.micros);
         io(match record.body {
             Body::Enter { call, args } => {
-                writer.open[stream].insert(
-                    call.id,
-                    Open {
-                        start: record.micros,
-                        module: call.module.as_ref().into(),
-                        function: call.function.as_ref().into(),
-                    },
-                );
-                writer.begin(pid, &call, record.micros, Some(args))
+                let open = Open {
+                    start: record.micros,
+                    module: call.module.as_ref().into(),
+                    function: call.function.as_ref().into(),
+                };
+                match writer.open[stream].insert(call.id, open) {
+                    // The id is still open (an invalid trace): end that call here, so every
+                    // `b` keeps exactly one `e`.
+                    Some(previous) => writer
+                        .end(
+                            pid,
+                            0,
+                            call.id,
+                            (&previous.module, &previous.function),
+                            record.micros,
+                            unclosed(),
+                        )
+                        .and_then(|()| writer.begin(pid, &call, record.micros, Some(args))),
+                    None => writer.begin(pid, &call, record.micros, Some(args)),
+                }
             }
             Body::Close {
                 call,
@@ -250,17 +261,11 @@ pub(crate) fn run(
         })
     })?;
     for stream in 0..streams.len() {
-        let mut unclosed: Vec<(u64, Open)> = writer.open[stream].drain().collect();
-        unclosed.sort_by_key(|(id, open)| (open.start, *id));
+        let mut still_open: Vec<(u64, Open)> = writer.open[stream].drain().collect();
+        still_open.sort_by_key(|(id, open)| (open.start, *id));
         let end = writer.last_ts[stream];
-        for (id, open) in unclosed {
-            let args = EndArgs {
-                event: "unclosed",
-                duration_micros: None,
-                thread: None,
-                result: None,
-                error: None,
-            };
+        for (id, open) in still_open {
+            let args = unclosed();
             io(writer.end(
                 stream + 1,
                 0,
@@ -274,6 +279,17 @@ pub(crate) fn run(
     io(writer.out.write_all(b"\n]}\n"))?;
     io(writer.out.flush())?;
     Ok(summary)
+}
+
+/// The end of a call that has no closing record.
+fn unclosed() -> EndArgs<'static> {
+    EndArgs {
+        event: "unclosed",
+        duration_micros: None,
+        thread: None,
+        result: None,
+        error: None,
+    }
 }
 
 fn close<W: Write>(

@@ -76,7 +76,7 @@ pub(crate) fn run(
             Body::Enter { call, args } => {
                 let parent = call.parent.and_then(|p| forest.by_id.get(&p).copied());
                 let wanted = options.id.is_none_or(|id| id == call.id) || parent.is_some();
-                if !wanted || forest.by_id.contains_key(&call.id) {
+                if !wanted {
                     return Ok(());
                 }
                 let node = Node {
@@ -93,6 +93,7 @@ pub(crate) fn run(
                 };
                 let index = forest.nodes.len();
                 forest.nodes.push(node);
+                // An id seen before (runs appended to one file) now names this newer call.
                 forest.by_id.insert(call.id, index);
                 match parent {
                     Some(parent) => forest.nodes[parent].children.push(index),

@@ -119,11 +119,13 @@ fn rotated_set_exports_as_one_process_with_matching_pairs() {
 
 #[test]
 fn unpaired_records_still_give_matching_pairs() {
-    for fixture in [
-        "tests/fixtures/check/never-closed.jsonl",
-        "tests/fixtures/check/close-without-enter.jsonl",
+    for (fixture, pairs) in [
+        ("tests/fixtures/check/never-closed.jsonl", 2),
+        ("tests/fixtures/check/close-without-enter.jsonl", 2),
+        ("tests/fixtures/check/duplicate-enter.jsonl", 3),
+        ("tests/fixtures/check/duplicate-open-enter.jsonl", 3),
     ] {
         let document = export(fixture);
-        assert_eq!(assert_pairs_match(&document), 2, "{fixture}");
+        assert_eq!(assert_pairs_match(&document), pairs, "{fixture}");
     }
 }

@@ -152,6 +152,14 @@ const CASES: &[(&str, &[&str])] = &[
         &["check", "tests/fixtures/check/duplicate-enter.jsonl"],
     ),
     (
+        "check-duplicate-open-enter",
+        &["check", "tests/fixtures/check/duplicate-open-enter.jsonl"],
+    ),
+    (
+        "tree-reused-id",
+        &["tree", "tests/fixtures/check/duplicate-enter.jsonl"],
+    ),
+    (
         "check-close-mismatch",
         &["check", "tests/fixtures/check/close-mismatch.jsonl"],
     ),
