@@ -210,28 +210,7 @@ pub(crate) fn run(
         let pid = stream + 1;
         writer.last_ts[stream] = writer.last_ts[stream].max(record.micros);
         io(match record.body {
-            Body::Enter { call, args } => {
-                let open = Open {
-                    start: record.micros,
-                    module: call.module.as_ref().into(),
-                    function: call.function.as_ref().into(),
-                };
-                match writer.open[stream].insert(call.id, open) {
-                    // The id is still open (an invalid trace): end that call here, so every
-                    // `b` keeps exactly one `e`.
-                    Some(previous) => writer
-                        .end(
-                            pid,
-                            0,
-                            call.id,
-                            (&previous.module, &previous.function),
-                            record.micros,
-                            unclosed(),
-                        )
-                        .and_then(|()| writer.begin(pid, &call, record.micros, Some(args))),
-                    None => writer.begin(pid, &call, record.micros, Some(args)),
-                }
-            }
+            Body::Enter { call, args } => enter(&mut writer, pid, &call, args, record.micros),
             Body::Close {
                 call,
                 event,
@@ -279,6 +258,27 @@ pub(crate) fn run(
     io(writer.out.write_all(b"\n]}\n"))?;
     io(writer.out.flush())?;
     Ok(summary)
+}
+
+fn enter<W: Write>(
+    writer: &mut Writer<'_, W>,
+    pid: usize,
+    call: &Call<'_>,
+    args: &RawValue,
+    micros: u64,
+) -> std::io::Result<()> {
+    let open = Open {
+        start: micros,
+        module: call.module.as_ref().into(),
+        function: call.function.as_ref().into(),
+    };
+    if let Some(previous) = writer.open[pid - 1].insert(call.id, open) {
+        // The id is still open (an invalid trace): end that call here, so every `b` keeps
+        // exactly one `e`.
+        let names = (&*previous.module, &*previous.function);
+        writer.end(pid, 0, call.id, names, micros, unclosed())?;
+    }
+    writer.begin(pid, call, micros, Some(args))
 }
 
 /// The end of a call that has no closing record.
