@@ -17,6 +17,8 @@ use crate::{check, export, tail, tree};
 /// The trace file read when none is given: `$FLOWTRACE_LOGFILE`, as the runtime writes it.
 const LOGFILE_VARIABLE: &str = "FLOWTRACE_LOGFILE";
 const DEFAULT_LOGFILE: &str = "flowtrace.jsonl";
+/// Records of history `tail -f` prints before following, unless `-n` says otherwise.
+const FOLLOW_BACKLOG: usize = 20;
 
 /// Read flowtrace traces (JSON Lines of ENTER/EXIT records): follow them, see call trees, find
 /// what was slow or failed, validate them, and open them in Perfetto.
@@ -53,10 +55,12 @@ enum Command {
 struct TailArgs {
     /// Trace files [default: $FLOWTRACE_LOGFILE, else flowtrace.jsonl].
     files: Vec<PathBuf>,
-    /// Keep reading as the file grows, across rotation (stop with ctrl-c).
+    /// Keep reading as the file grows, across rotation (stop with ctrl-c); starts with the last
+    /// 20 records unless -n says otherwise.
     #[arg(short, long)]
     follow: bool,
-    /// Print only the last N matching records of what is already written.
+    /// Print only the last N matching records of what is already written (the depth still
+    /// counts every record).
     #[arg(short = 'n', long = "lines", value_name = "N")]
     lines: Option<usize>,
     /// Only functions whose module starts with PREFIX (e.g. demo_chat::room).
@@ -170,6 +174,8 @@ fn execute(cli: Cli) -> Result<i32, Error> {
                 }
                 files.push(default);
             }
+            // Like tail(1), following starts from the last records, not the whole history.
+            let last = args.lines.or(args.follow.then_some(FOLLOW_BACKLOG));
             let options = tail::Options {
                 filter: tail::Filter {
                     module: args.module,
@@ -178,9 +184,9 @@ fn execute(cli: Cli) -> Result<i32, Error> {
                     errors: args.errors,
                 },
                 follow: args.follow,
-                last: args.lines,
+                last,
             };
-            let (streams, mut progress) = open(&files, args.lines.is_some());
+            let (streams, mut progress) = open(&files, last.is_some());
             let result = tail::run(&streams, &options, &palette, &mut progress, &mut out);
             progress.finish();
             result?;

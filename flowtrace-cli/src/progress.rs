@@ -78,9 +78,9 @@ impl Progress {
         }
     }
 
-    /// Removes the bar and says how many warnings were not printed.
-    pub(crate) fn finish(&self) {
-        if let Some(bar) = &self.bar {
+    /// Removes the bar and says how many warnings were not printed; later calls do nothing.
+    pub(crate) fn finish(&mut self) {
+        if let Some(bar) = self.bar.take() {
             bar.finish_and_clear();
         }
         if self.warnings > WARNING_LIMIT {
@@ -89,5 +89,7 @@ impl Progress {
                 self.warnings - WARNING_LIMIT
             );
         }
+        // From here on, warnings (while following) are printed again, counted afresh.
+        self.warnings = 0;
     }
 }

@@ -150,6 +150,8 @@ pub(crate) fn run(
                     progress.warn(format_args!("{place}: skipped a partial last line"));
                 }
                 Item::Idle => {
+                    // Caught up: the backlog is out, the bar goes, live records follow.
+                    progress.finish();
                     sink.release().map_err(Error::Stdout)?;
                     std::thread::sleep(POLL);
                 }
