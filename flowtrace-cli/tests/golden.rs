@@ -80,6 +80,14 @@ const CASES: &[(&str, &[&str])] = &[
     ),
     ("stats-chat", &["stats", "tests/fixtures/chat.jsonl"]),
     (
+        "stats-sort-p99",
+        &["stats", "--sort", "p99", "tests/fixtures/chat.jsonl"],
+    ),
+    (
+        "stats-sort-mean",
+        &["stats", "--sort", "mean", "tests/fixtures/chat.jsonl"],
+    ),
+    (
         "stats-sort-count",
         &["stats", "--sort", "count", "tests/fixtures/chat.jsonl"],
     ),
