@@ -3,8 +3,8 @@
 //! rate until p99 passes a bound. (c) is the same with the server's tracing off.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, LazyLock};
 use std::time::{Duration, Instant};
 
 use futures_util::stream::SplitSink;
@@ -15,10 +15,12 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use crate::conns::on_off;
 use crate::server::{Server, Ws};
 
-static EPOCH: LazyLock<Instant> = LazyLock::new(Instant::now);
-
+/// Wall-clock microseconds, so that a message's send time can be compared with the server's
+/// trace records (`timestampMicros`).
 fn now_us() -> u64 {
-    u64::try_from(EPOCH.elapsed().as_micros()).unwrap_or(u64::MAX)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
 }
 
 /// The shape of a fan-out run.
@@ -182,9 +184,13 @@ async fn step(
     let started = Instant::now();
     let mut sent_total = 0u64;
     let mut tasks = Vec::new();
+    let senders = crowd.sinks.len().max(1) as f64;
     for (sender, mut sink) in std::mem::take(&mut crowd.sinks).into_iter().enumerate() {
+        // Senders are spread evenly over one period, so that they do not all fire at once.
+        let phase = Duration::from_secs_f64(sender as f64 / (senders * rate));
         tasks.push(tokio::spawn(async move {
-            let begin = Instant::now();
+            let begin = Instant::now() + phase;
+            tokio::time::sleep_until(begin.into()).await;
             let mut seq = first_seq;
             let count = (rate * secs) as u64;
             let mut sent = 0u64;
@@ -202,7 +208,9 @@ async fn step(
                     sent += 1;
                 }
                 let _ = sink.flush().await;
-                tokio::time::sleep(Duration::from_millis(1)).await;
+                // Sleep until the next message is due (several go out together when late).
+                let next = Duration::from_secs_f64((sent + 1) as f64 / rate);
+                tokio::time::sleep_until((begin + next).into()).await;
             }
             (sink, sent)
         }));
