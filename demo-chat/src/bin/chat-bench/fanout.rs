@@ -43,6 +43,8 @@ pub(crate) struct Step {
     pub(crate) p50_ms: f64,
     pub(crate) p99_ms: f64,
     pub(crate) max_ms: f64,
+    /// Server CPU time (user + system) per delivery, in microseconds.
+    pub(crate) cpu_us_per_delivery: f64,
 }
 
 impl Step {
@@ -52,7 +54,7 @@ impl Step {
 
     fn print(&self) {
         println!(
-            "  offered {:>8.0}/s delivered {:>8.0}/s  p50 {:>6.2} ms  p99 {:>7.2} ms  max {:>7.2} ms  lost {} dup {} reordered {}",
+            "  offered {:>8.0}/s delivered {:>8.0}/s  p50 {:>6.2} ms  p99 {:>7.2} ms  max {:>7.2} ms  lost {} dup {} reordered {}  server CPU {:.2} us/delivery",
             self.offered,
             self.delivered_per_sec,
             self.p50_ms,
@@ -60,7 +62,8 @@ impl Step {
             self.max_ms,
             self.lost(),
             self.duplicates,
-            self.reordered
+            self.reordered,
+            self.cpu_us_per_delivery
         );
     }
 }
@@ -174,6 +177,7 @@ where
 
 /// Sends at `rate` messages/s per sender for `secs`, then collects what the readers saw.
 async fn step(
+    server: &Server,
     crowd: &mut Crowd,
     shape: Shape,
     rate: f64,
@@ -181,6 +185,7 @@ async fn step(
     first_seq: u64,
 ) -> Result<(Step, u64), String> {
     let start_delivered = crowd.delivered.load(Ordering::Relaxed);
+    let start_cpu = server.cpu_secs();
     let started = Instant::now();
     let mut sent_total = 0u64;
     let mut tasks = Vec::new();
@@ -232,6 +237,7 @@ async fn step(
         seen = now;
     }
     let elapsed = started.elapsed().as_secs_f64().max(send_secs);
+    let cpu = server.cpu_secs() - start_cpu;
     let _ = crowd.collect.send(u64::MAX);
     let mut all = Vec::new();
     let mut result = Step {
@@ -252,6 +258,7 @@ async fn step(
     result.delivered = seen;
     result.expected = expected;
     result.delivered_per_sec = seen as f64 / elapsed;
+    result.cpu_us_per_delivery = cpu * 1e6 / seen.max(1) as f64;
     result.p50_ms = pct(0.5);
     result.p99_ms = pct(0.99);
     result.max_ms = pct(1.0);
@@ -274,7 +281,7 @@ pub(crate) async fn fixed(
         shape.senders,
         on_off(traced)
     );
-    let (result, _) = step(&mut crowd, shape, rate, secs, 0).await?;
+    let (result, _) = step(&server, &mut crowd, shape, rate, secs, 0).await?;
     result.print();
     println!(
         "  trace file: {:.1} MiB",
@@ -306,7 +313,7 @@ pub(crate) async fn ramp(
     for _ in 0..30 {
         let server = Server::start(traced, 256)?;
         let mut crowd = gather(&server, shape).await?;
-        let (result, _) = step(&mut crowd, shape, rate, secs, 0).await?;
+        let (result, _) = step(&server, &mut crowd, shape, rate, secs, 0).await?;
         result.print();
         server.stop();
         if result.p99_ms > bound_ms || result.lost() > 0 || result.reordered > 0 {

@@ -141,16 +141,17 @@ async fn run(cli: Cli) -> Result<(), String> {
             conns::churn(true, 20, 250).await?;
             println!("summary:");
             println!(
-                "  fixed 200k/s offered: {:.0}/s traced vs {:.0}/s untraced, p99 {:.2} vs {:.2} ms",
-                on.delivered_per_sec, off.delivered_per_sec, on.p99_ms, off.p99_ms
+                "  at 200k/s offered: traced {:.0}/s p99 {:.2} ms, untraced {:.0}/s p99 {:.2} ms",
+                on.delivered_per_sec, on.p99_ms, off.delivered_per_sec, off.p99_ms
             );
-            let cost = if ramp_off > 0.0 {
-                100.0 * (1.0 - ramp_on / ramp_off)
-            } else {
-                0.0
-            };
+            let cpu_cost = 100.0 * (on.cpu_us_per_delivery / off.cpu_us_per_delivery - 1.0);
             println!(
-                "  highest sustained (p99 <= 100 ms): {ramp_on:.0}/s traced, {ramp_off:.0}/s untraced: tracing costs {cost:.1} % (target <= 15 %)"
+                "  server CPU per delivery: {:.2} us traced, {:.2} us untraced: tracing costs {cpu_cost:.1} % (target <= 15 %)",
+                on.cpu_us_per_delivery, off.cpu_us_per_delivery
+            );
+            let ramp_cost = 100.0 * (1.0 - ramp_on / ramp_off.max(1.0));
+            println!(
+                "  highest sustained (p99 <= 100 ms): {ramp_on:.0}/s traced, {ramp_off:.0}/s untraced ({ramp_cost:.1} % lower traced)"
             );
             Ok(())
         }

@@ -68,6 +68,22 @@ impl Server {
             .unwrap_or(0)
     }
 
+    /// CPU time (user + system) the server has used, in seconds. Assumes the usual Linux clock
+    /// tick of 100 Hz for `/proc/<pid>/stat`.
+    pub(crate) fn cpu_secs(&self) -> f64 {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id()));
+        let ticks: u64 = stat
+            .ok()
+            .and_then(|s| {
+                // Fields after the parenthesised command name; utime and stime are 14 and 15.
+                let rest = s.rsplit_once(')')?.1.to_owned();
+                let fields: Vec<&str> = rest.split_whitespace().collect();
+                Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
+            })
+            .unwrap_or(0);
+        ticks as f64 / 100.0
+    }
+
     /// Bytes written to the trace file so far.
     pub(crate) fn trace_bytes(&self) -> u64 {
         std::fs::metadata(&self.trace).map_or(0, |m| m.len())
