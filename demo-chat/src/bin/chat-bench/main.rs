@@ -149,7 +149,11 @@ async fn run(cli: Cli) -> Result<(), String> {
                 "  server CPU per delivery: {:.2} us traced, {:.2} us untraced: tracing costs {cpu_cost:.1} % (target <= 15 %)",
                 on.cpu_us_per_delivery, off.cpu_us_per_delivery
             );
-            let ramp_cost = 100.0 * (1.0 - ramp_on / ramp_off.max(1.0));
+            let ramp_cost = if ramp_off > 0.0 {
+                100.0 * (1.0 - ramp_on / ramp_off)
+            } else {
+                f64::NAN
+            };
             println!(
                 "  highest sustained (p99 <= 100 ms): {ramp_on:.0}/s traced, {ramp_off:.0}/s untraced ({ramp_cost:.1} % lower traced)"
             );
