@@ -10,9 +10,9 @@ use std::future::Future;
 use std::panic::{self, AssertUnwindSafe};
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use std::time::Instant;
 
 use crate::args::ArgsEncoder;
+use crate::clock::{self, Instant};
 use crate::dispatch::{self, Dispatch};
 use crate::record::{Event, Payload, Record};
 use crate::site::CallSite;
@@ -60,7 +60,7 @@ fn enter_traced<E: FnOnce(&mut ArgsEncoder<'_>)>(site: &'static CallSite, encode
             encode(&mut encoder);
             encoder.finish()
         };
-        let at = Instant::now();
+        let at = clock::now();
         dispatch.send(Record {
             event: Event::Enter,
             site,
@@ -169,7 +169,7 @@ impl Call {
     fn close(&mut self, event: Event, payload: Payload) {
         let (site, id, parent) = (self.site, self.id, self.parent);
         self.id = 0;
-        let at = Instant::now();
+        let at = clock::now();
         let entered = self.entered.unwrap_or(at);
         let record = |thread| Record {
             event,

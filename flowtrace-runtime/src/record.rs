@@ -4,14 +4,13 @@
 //! numbers, the thread's label and at most one pre-encoded text, inline when short. All JSON of
 //! the whole line happens here, on the writer thread.
 
-use std::time::Instant;
-
 use crossbeam_channel::Sender;
 use smallvec::SmallVec;
 
+use crate::clock::{self, Instant};
+use crate::json;
 use crate::site::CallSite;
 use crate::thread_label::ThreadLabel;
-use crate::{clock, json};
 
 /// Encoded args, result or message. Small ones live inside the record: a heap buffer allocated
 /// on the caller's thread and freed on the writer's costs more than the rest of the record.
@@ -158,7 +157,7 @@ mod tests {
     );
 
     fn record(event: Event, payload: Option<&str>) -> Record {
-        let at = Instant::now();
+        let at = clock::now();
         Record {
             event,
             site: &SITE,

@@ -17,12 +17,15 @@ use crate::stats;
 /// sees progress even under a flood.
 const BATCH_BYTES: usize = 256 * 1024;
 
-/// After a batch this large the writer pauses before waiting for more. Waking a parked writer
-/// is a system call made by the traced thread's `send`; under a steady flood that would happen
-/// for nearly every record, while a short pause lets the next batch build up in the channel
-/// instead. Light traffic never triggers it, so an idle writer is simply parked.
+/// When a batch this large emptied the channel, the writer pauses before waiting for more.
+/// Under a steady flood a writer that keeps up would otherwise sit right behind the traced
+/// threads: every send would wake it (a system call) or fight it for the channel's cache lines,
+/// which measured as a third of a traced call's cost. During the pause the traced threads send
+/// uncontended and the next batch builds up (the channel holds far more than a pause's worth).
+/// Light traffic never triggers it: an idle writer is simply parked, and `tail -f` lags by at
+/// most the pause.
 const BUSY_BATCH_RECORDS: u64 = 64;
-const BUSY_PAUSE: Duration = Duration::from_micros(100);
+const BUSY_PAUSE: Duration = Duration::from_millis(1);
 /// Channels smaller than this are not worth pausing for: they would fill during the pause.
 const PAUSE_MIN_CAPACITY: usize = 4096;
 
@@ -70,10 +73,14 @@ impl Writer {
             };
             self.note_dropped();
             let mut stop = self.take(first, &mut acks);
+            let mut caught_up = false;
             while !stop && self.buffer.len() < BATCH_BYTES {
                 match receiver.try_recv() {
                     Ok(message) => stop = self.take(message, &mut acks),
-                    Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
+                    Err(TryRecvError::Empty | TryRecvError::Disconnected) => {
+                        caught_up = true;
+                        break;
+                    }
                 }
             }
             if stop {
@@ -83,7 +90,7 @@ impl Writer {
                 }
                 self.note_dropped();
             }
-            let busy = self.batch_records >= BUSY_BATCH_RECORDS;
+            let busy = caught_up && self.batch_records >= BUSY_BATCH_RECORDS;
             self.write_out(&mut acks);
             if stop {
                 return;
