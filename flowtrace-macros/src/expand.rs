@@ -114,23 +114,24 @@ fn generate(function: &ItemFn, options: &Options, params: &[Param]) -> TokenStre
                 .__flowtrace_encode(__flowtrace_args, #index);
         })
     });
+    // Closes the call from `__flowtrace_ret: &R` and `__flowtrace_call: &mut Call`; method
+    // resolution on the concrete `R`, here at the call site, picks EXIT or EXCEPTION.
     let record_result = options.ret.as_ref().map(|_| {
         quote!(__flowtrace_call.record_result(|__flowtrace_args| {
             #[allow(unused_imports)]
             use ::flowtrace_runtime::__private::{EncodeDebug as _, EncodeSerialize as _, EncodeTypeName as _};
-            (&&&::flowtrace_runtime::__private::Wrap(&__flowtrace_ret))
+            (&&&::flowtrace_runtime::__private::Wrap(__flowtrace_ret))
                 .__flowtrace_encode(__flowtrace_args, 0usize);
         });)
     });
-    let close = quote! {
-        {
-            #[allow(unused_imports)]
-            use ::flowtrace_runtime::__private::{
-                OutcomeDebug as _, OutcomeDisplay as _, OutcomeOpaque as _, OutcomeValue as _,
-            };
-            (&&&&::flowtrace_runtime::__private::Wrap(&__flowtrace_ret))
-                .__flowtrace_close(&mut __flowtrace_call);
-        }
+    let finish = quote! {
+        #[allow(unused_imports)]
+        use ::flowtrace_runtime::__private::{
+            OutcomeDebug as _, OutcomeDisplay as _, OutcomeOpaque as _, OutcomeValue as _,
+        };
+        #record_result
+        (&&&&::flowtrace_runtime::__private::Wrap(__flowtrace_ret))
+            .__flowtrace_close(__flowtrace_call);
     };
     let prologue = quote! {
         static __FLOWTRACE_SITE: ::flowtrace_runtime::__private::CallSite =
@@ -166,6 +167,9 @@ fn generate(function: &ItemFn, options: &Options, params: &[Param]) -> TokenStre
     let turbofish = body_type
         .as_ref()
         .map(|ty| quote_spanned!(ty.span()=> ::<#ty, _>));
+    let turbofish_closing = body_type
+        .as_ref()
+        .map(|ty| quote_spanned!(ty.span()=> ::<#ty, _, _>));
     let body = if matches!(&sig.output, ReturnType::Type(_, ty) if matches!(**ty, Type::Never(_))) {
         // Nothing to close on return: it never returns, and a panic is recorded by `run`.
         quote! {
@@ -192,28 +196,29 @@ fn generate(function: &ItemFn, options: &Options, params: &[Param]) -> TokenStre
             }
         });
         quote! {
-            let (__flowtrace_ret, mut __flowtrace_call) =
-                __flowtrace_call.instrument #turbofish (async move { #fake_return #block }).await;
-            #record_result
-            #close
-            __flowtrace_ret
+            __flowtrace_call
+                .instrument #turbofish_closing (
+                    async move { #fake_return #block },
+                    |__flowtrace_ret, __flowtrace_call| { #finish },
+                )
+                .await
         }
     } else if returns_impl_future(&sig.output) {
         quote! {
             let __flowtrace_future = __flowtrace_call.run(move || #block);
-            let __flowtrace_future = __flowtrace_call.instrument(__flowtrace_future);
-            async move {
-                let (__flowtrace_ret, mut __flowtrace_call) = __flowtrace_future.await;
-                #record_result
-                #close
-                __flowtrace_ret
-            }
+            __flowtrace_call.instrument(
+                __flowtrace_future,
+                |__flowtrace_ret, __flowtrace_call| { #finish },
+            )
         }
     } else {
         quote! {
             let __flowtrace_ret = __flowtrace_call.run #turbofish (move || #block);
-            #record_result
-            #close
+            {
+                let __flowtrace_ret = &__flowtrace_ret;
+                let __flowtrace_call = &mut __flowtrace_call;
+                #finish
+            }
             __flowtrace_ret
         }
     };

@@ -59,9 +59,9 @@ use proc_macro::TokenStream;
 ///     __flowtrace_ret
 /// }
 /// ```
-/// An `async fn` body runs inside `__flowtrace_call.instrument(async move { … }).await` instead,
-/// which makes the call the parent of whatever its future polls, and writes `CANCEL` if the future
-/// is dropped before completion.
+/// An `async fn` body runs inside `__flowtrace_call.instrument(async move { … }, close).await`
+/// instead, where `close` is the same EXIT-or-EXCEPTION step run on completion: the call is the
+/// parent of whatever its future polls, and `CANCEL` is written if the future is dropped first.
 #[proc_macro_attribute]
 pub fn flowtrace(attr: TokenStream, item: TokenStream) -> TokenStream {
     let item = proc_macro2::TokenStream::from(item);

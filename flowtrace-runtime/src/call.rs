@@ -125,10 +125,18 @@ impl Call {
         }
     }
 
-    /// Wraps a future so that it runs as this call; the output comes back with the call, to be
-    /// closed by the caller (which knows whether the output is an `Err`).
-    pub fn instrument<R, F: Future<Output = R>>(self, future: F) -> Instrumented<F> {
-        Instrumented { call: self, future }
+    /// Wraps a future so that it runs as this call. When it completes, `close` is given its
+    /// output and the call: written at the call site, it knows whether the output is an `Err`.
+    pub fn instrument<R, F, C>(self, future: F, close: C) -> Instrumented<F, C>
+    where
+        F: Future<Output = R>,
+        C: FnOnce(&R, &mut Call),
+    {
+        Instrumented {
+            call: self,
+            close: Some(close),
+            future,
+        }
     }
 
     /// Records the return value for `ret`; `encode` runs only when the call is traced.
@@ -228,49 +236,48 @@ pin_project_lite::pin_project! {
     /// A future running as a traced call; see [`Call::instrument`].
     #[derive(Debug)]
     #[must_use = "futures do nothing unless polled"]
-    pub struct Instrumented<F> {
+    pub struct Instrumented<F, C> {
         call: Call,
+        close: Option<C>,
         #[pin]
         future: F,
     }
 }
 
-impl<F: Future> Future for Instrumented<F> {
-    type Output = (F::Output, Call);
+impl<F: Future, C: FnOnce(&F::Output, &mut Call)> Future for Instrumented<F, C> {
+    type Output = F::Output;
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        if this.call.id == 0 {
-            return match this.future.poll(cx) {
-                Poll::Ready(value) => Poll::Ready((value, take_call(this.call))),
-                Poll::Pending => Poll::Pending,
-            };
+        let poll = if this.call.id == 0 {
+            this.future.poll(cx)
+        } else {
+            poll_traced(this.call, this.future, cx)
+        };
+        if let Poll::Ready(value) = &poll
+            && let Some(close) = this.close.take()
+        {
+            close(value, this.call);
         }
-        let previous = dispatch::swap_current(this.call.id);
-        let outcome = panic::catch_unwind(AssertUnwindSafe(|| this.future.poll(cx)));
-        dispatch::swap_current(previous);
-        match outcome {
-            Ok(Poll::Ready(value)) => Poll::Ready((value, take_call(this.call))),
-            Ok(Poll::Pending) => Poll::Pending,
-            Err(payload) => {
-                this.call
-                    .close(Event::Panic, panic_message(payload.as_ref()));
-                panic::resume_unwind(payload)
-            }
-        }
+        poll
     }
 }
 
-/// Moves the call out of a completed future, leaving a closed one behind.
-fn take_call(call: &mut Call) -> Call {
-    std::mem::replace(
-        call,
-        Call {
-            site: call.site,
-            id: 0,
-            parent: 0,
-            entered: None,
-            result: None,
-        },
-    )
+#[inline(never)]
+fn poll_traced<F: Future>(
+    call: &mut Call,
+    future: Pin<&mut F>,
+    cx: &mut Context<'_>,
+) -> Poll<F::Output> {
+    let previous = dispatch::swap_current(call.id);
+    let outcome = panic::catch_unwind(AssertUnwindSafe(|| future.poll(cx)));
+    dispatch::swap_current(previous);
+    match outcome {
+        Ok(poll) => poll,
+        Err(payload) => {
+            call.close(Event::Panic, panic_message(payload.as_ref()));
+            panic::resume_unwind(payload)
+        }
+    }
 }
