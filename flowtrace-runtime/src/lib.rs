@@ -68,6 +68,7 @@ mod call;
 mod clock;
 mod config;
 mod dispatch;
+mod env;
 mod error;
 mod exit_hook;
 mod filter;

@@ -1,0 +1,221 @@
+//! The `FLOWTRACE_*` environment: every variable the design lists, each bad value an error
+//! that names it.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use crate::config::{Config, DEFAULT_MAX_FILES, Output, Overflow, Rotation};
+use crate::error::Error;
+
+/// The defaults overridden by every variable `lookup` finds; injectable for tests.
+pub(crate) fn read(lookup: impl Fn(&str) -> Option<OsString>) -> Result<Config, Error> {
+    let env = Env { lookup };
+    let mut config = Config::new();
+    if let Some(path) = env.string("FLOWTRACE_LOGFILE", "a file path")? {
+        if path.is_empty() {
+            return Err(env.invalid("FLOWTRACE_LOGFILE", path, "a non-empty file path"));
+        }
+        config.output = Output::File(PathBuf::from(path));
+    }
+    if env.flag("FLOWTRACE_STDOUT")? == Some(true) {
+        config.output = Output::Stdout;
+    }
+    if let Some(enabled) = env.flag("FLOWTRACE_ENABLED")? {
+        config.enabled = enabled;
+    }
+    if let Some(list) = env.list("FLOWTRACE_PACKAGE_PREFIX")? {
+        config.include_modules = list;
+    }
+    if let Some(list) = env.list("FLOWTRACE_EXCLUDE")? {
+        config.exclude_modules = list;
+    }
+    if let Some(max) = env.positive("FLOWTRACE_MAX_ARG_LENGTH")? {
+        config.max_arg_length = max;
+    }
+    if let Some(policy) = env.string("FLOWTRACE_OVERFLOW", "`block` or `drop`")? {
+        config.overflow = match policy.to_ascii_lowercase().as_str() {
+            "block" => Overflow::Block,
+            "drop" => Overflow::Drop,
+            _ => return Err(env.invalid("FLOWTRACE_OVERFLOW", policy, "`block` or `drop`")),
+        };
+    }
+    if let Some(capacity) = env.positive("FLOWTRACE_BUFFER")? {
+        config.capacity = capacity;
+    }
+    if let Some(extra) = env.list("FLOWTRACE_REDACT")? {
+        config.redact.extend(extra);
+    }
+    let max_bytes = env.positive("FLOWTRACE_MAX_FILE_BYTES")?;
+    let max_files = env.positive("FLOWTRACE_MAX_FILES")?;
+    match (max_bytes, max_files) {
+        (Some(max_bytes), files) => {
+            config.rotation = Some(Rotation {
+                max_bytes: max_bytes as u64,
+                max_files: files.unwrap_or(DEFAULT_MAX_FILES),
+            });
+        }
+        (None, Some(_)) => {
+            return Err(Error::InvalidConfig(
+                "FLOWTRACE_MAX_FILES is set but FLOWTRACE_MAX_FILE_BYTES is not: \
+                 rotation needs a size",
+            ));
+        }
+        (None, None) => {}
+    }
+    Ok(config)
+}
+
+/// Reads and checks `FLOWTRACE_*` variables through an injectable lookup.
+struct Env<F> {
+    lookup: F,
+}
+
+impl<F: Fn(&str) -> Option<OsString>> Env<F> {
+    fn invalid(&self, name: &'static str, value: String, expected: &'static str) -> Error {
+        Error::InvalidEnv {
+            name,
+            value,
+            expected,
+        }
+    }
+
+    fn string(&self, name: &'static str, expected: &'static str) -> Result<Option<String>, Error> {
+        match (self.lookup)(name) {
+            None => Ok(None),
+            Some(value) => value
+                .into_string()
+                .map(Some)
+                .map_err(|raw| self.invalid(name, raw.to_string_lossy().into_owned(), expected)),
+        }
+    }
+
+    fn flag(&self, name: &'static str) -> Result<Option<bool>, Error> {
+        const EXPECTED: &str = "1/0, true/false, yes/no or on/off";
+        let Some(value) = self.string(name, EXPECTED)? else {
+            return Ok(None);
+        };
+        match value.trim().to_ascii_lowercase().as_str() {
+            "1" | "true" | "yes" | "on" => Ok(Some(true)),
+            "0" | "false" | "no" | "off" => Ok(Some(false)),
+            _ => Err(self.invalid(name, value, EXPECTED)),
+        }
+    }
+
+    fn positive(&self, name: &'static str) -> Result<Option<usize>, Error> {
+        const EXPECTED: &str = "a whole number of at least 1";
+        let Some(value) = self.string(name, EXPECTED)? else {
+            return Ok(None);
+        };
+        match value.trim().parse::<usize>() {
+            Ok(number) if number >= 1 => Ok(Some(number)),
+            _ => Err(self.invalid(name, value, EXPECTED)),
+        }
+    }
+
+    fn list(&self, name: &'static str) -> Result<Option<Vec<String>>, Error> {
+        Ok(self.string(name, "a comma-separated list")?.map(|value| {
+            value
+                .split(',')
+                .map(str::trim)
+                .filter(|item| !item.is_empty())
+                .map(str::to_owned)
+                .collect()
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{
+        DEFAULT_CAPACITY, DEFAULT_LOGFILE, DEFAULT_MAX_ARG_LENGTH, DEFAULT_REDACT,
+    };
+
+    fn from(vars: &[(&str, &str)]) -> Result<Config, Error> {
+        let vars: Vec<(String, OsString)> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), OsString::from(v)))
+            .collect();
+        read(move |name| {
+            vars.iter()
+                .find(|(key, _)| key == name)
+                .map(|(_, value)| value.clone())
+        })
+    }
+
+    #[test]
+    fn empty_environment_gives_the_defaults() {
+        let config = from(&[]).expect("defaults are valid");
+        assert!(config.enabled);
+        assert!(matches!(&config.output, Output::File(p) if p == &PathBuf::from(DEFAULT_LOGFILE)));
+        assert_eq!(config.overflow, Overflow::Block);
+        assert_eq!(config.capacity, DEFAULT_CAPACITY);
+        assert_eq!(config.max_arg_length, DEFAULT_MAX_ARG_LENGTH);
+        assert_eq!(config.rotation, None);
+        assert_eq!(config.redact.len(), DEFAULT_REDACT.len());
+    }
+
+    #[test]
+    fn every_variable_is_read() {
+        let config = from(&[
+            ("FLOWTRACE_LOGFILE", "out/trace.jsonl"),
+            ("FLOWTRACE_ENABLED", "off"),
+            ("FLOWTRACE_PACKAGE_PREFIX", "app, lib ,"),
+            ("FLOWTRACE_EXCLUDE", "app::noisy"),
+            ("FLOWTRACE_MAX_ARG_LENGTH", "12"),
+            ("FLOWTRACE_OVERFLOW", "DROP"),
+            ("FLOWTRACE_BUFFER", "64"),
+            ("FLOWTRACE_REDACT", "pin,ssn"),
+            ("FLOWTRACE_MAX_FILE_BYTES", "1000"),
+            ("FLOWTRACE_MAX_FILES", "2"),
+        ])
+        .expect("valid environment");
+        assert!(!config.enabled);
+        assert!(
+            matches!(&config.output, Output::File(p) if p == &PathBuf::from("out/trace.jsonl"))
+        );
+        assert_eq!(config.include_modules, ["app", "lib"]);
+        assert_eq!(config.exclude_modules, ["app::noisy"]);
+        assert_eq!(config.max_arg_length, 12);
+        assert_eq!(config.overflow, Overflow::Drop);
+        assert_eq!(config.capacity, 64);
+        assert!(config.redact.iter().any(|n| n == "ssn"));
+        assert_eq!(
+            config.rotation,
+            Some(Rotation {
+                max_bytes: 1000,
+                max_files: 2
+            })
+        );
+        let stdout = from(&[("FLOWTRACE_STDOUT", "1")]).expect("valid");
+        assert!(matches!(stdout.output, Output::Stdout));
+    }
+
+    #[test]
+    fn each_bad_value_names_its_variable() {
+        for (name, value) in [
+            ("FLOWTRACE_STDOUT", "maybe"),
+            ("FLOWTRACE_ENABLED", "2"),
+            ("FLOWTRACE_MAX_ARG_LENGTH", "0"),
+            ("FLOWTRACE_MAX_ARG_LENGTH", "ten"),
+            ("FLOWTRACE_OVERFLOW", "wait"),
+            ("FLOWTRACE_BUFFER", "-1"),
+            ("FLOWTRACE_MAX_FILE_BYTES", "1GB"),
+            ("FLOWTRACE_LOGFILE", ""),
+        ] {
+            let error = from(&[(name, value)]).expect_err(name);
+            let message = error.to_string();
+            assert!(message.contains(name), "{message:?} should name {name}");
+            assert!(
+                message.contains(&format!("{value:?}")),
+                "{message:?} should quote the value"
+            );
+        }
+    }
+
+    #[test]
+    fn max_files_without_max_bytes_is_an_error() {
+        let error = from(&[("FLOWTRACE_MAX_FILES", "3")]).expect_err("contradiction");
+        assert!(error.to_string().contains("FLOWTRACE_MAX_FILE_BYTES"));
+    }
+}
