@@ -9,14 +9,11 @@ use serde_json::Value;
 fn run(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_traced_program"));
     command.args(args).current_dir(dir);
-    for name in [
-        "FLOWTRACE_LOGFILE",
-        "FLOWTRACE_STDOUT",
-        "FLOWTRACE_ENABLED",
-        "FLOWTRACE_OVERFLOW",
-        "FLOWTRACE_BUFFER",
-    ] {
-        command.env_remove(name);
+    // Only the variables a test sets: the child must not inherit the caller's tracing setup.
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("FLOWTRACE_") {
+            command.env_remove(name);
+        }
     }
     command.envs(env.iter().copied());
     command.output().expect("run traced_program")
