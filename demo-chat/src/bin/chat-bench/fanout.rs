@@ -334,3 +334,43 @@ pub(crate) async fn ramp(
     );
     Ok(best)
 }
+
+/// Tracing's cost: `pairs` runs with tracing on and off, alternating so that load from
+/// elsewhere on the machine hits both alike; compares the medians of server CPU per delivery.
+pub(crate) async fn tracing_cost(
+    shape: Shape,
+    rate: f64,
+    secs: f64,
+    pairs: usize,
+) -> Result<f64, String> {
+    println!(
+        "tracing cost: {} rooms x {} clients, {} senders/room at {rate}/s each, {pairs} runs on and off, alternating",
+        shape.rooms, shape.per_room, shape.senders
+    );
+    let (mut on, mut off) = (Vec::new(), Vec::new());
+    for _ in 0..pairs {
+        for traced in [true, false] {
+            let server = Server::start(traced, 256)?;
+            let mut crowd = gather(&server, shape).await?;
+            let (result, _) = step(&server, &mut crowd, shape, rate, secs, 0).await?;
+            print!("  tracing {:<3}", on_off(traced));
+            result.print();
+            server.stop();
+            if traced {
+                on.push(result.cpu_us_per_delivery)
+            } else {
+                off.push(result.cpu_us_per_delivery)
+            }
+        }
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+    };
+    let (on, off) = (median(&mut on), median(&mut off));
+    let cost = 100.0 * (on / off - 1.0);
+    println!(
+        "  => median server CPU per delivery: {on:.2} us traced, {off:.2} us untraced: tracing costs {cost:.1} % (target <= 15 %)"
+    );
+    Ok(cost)
+}
