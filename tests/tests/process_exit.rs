@@ -27,6 +27,13 @@ fn records(path: &Path) -> Vec<Value> {
         .collect()
 }
 
+/// `flowtrace check`: the format and every invariant of the record format hold.
+fn assert_checks(path: &Path) {
+    let report = flowtrace_cli::check_files(&[path.to_path_buf()]).expect("check runs");
+    assert!(report.is_ok(), "{report}");
+    assert!(report.partial_lines.is_empty(), "{report}");
+}
+
 fn count(records: &[Value], event: &str) -> usize {
     records.iter().filter(|r| r["event"] == event).count()
 }
@@ -44,10 +51,12 @@ fn returning_from_main_without_a_guard_writes_every_record() {
     let dir = tempfile::tempdir().expect("tempdir");
     let output = run(dir.path(), &[], &["5000", "2", "return"]);
     assert!(output.status.success(), "{output:?}");
-    let records = records(&dir.path().join("flowtrace.jsonl"));
+    let path = dir.path().join("flowtrace.jsonl");
+    let records = records(&path);
     // 2 threads × 5000 step calls + 1 finale call, ENTER and EXIT each.
     assert_eq!(records.len(), 2 * (2 * 5000 + 1));
     assert_eq!(count(&records, "ENTER"), count(&records, "EXIT"));
+    assert_checks(&path);
 }
 
 #[test]
@@ -69,8 +78,10 @@ fn a_panic_out_of_main_still_writes_the_panic_record() {
     let dir = tempfile::tempdir().expect("tempdir");
     let output = run(dir.path(), &[], &["100", "1", "panic"]);
     assert_eq!(output.status.code(), Some(101), "{output:?}");
-    let records = records(&dir.path().join("flowtrace.jsonl"));
+    let path = dir.path().join("flowtrace.jsonl");
+    let records = records(&path);
     assert_eq!(records.len(), 2 * 101);
+    assert_checks(&path);
     let last = records.last().expect("records");
     assert_eq!(last["event"], "PANIC");
     assert_eq!(last["function"], "finale");
