@@ -154,3 +154,26 @@ async fn five_hundred_clients_in_one_room_all_receive_a_broadcast() {
     assert_eq!(received.len(), N);
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_client_that_never_answers_pings_is_dropped_and_one_that_does_stays() {
+    let limits = demo_chat::Limits {
+        ping_interval: std::time::Duration::from_millis(200),
+        ping_timeout: std::time::Duration::from_secs(2),
+        ..demo_chat::Limits::default()
+    };
+    let server = Server::start_with(limits).await;
+    let mut watcher = server.join("keepalive", "watcher").await;
+    // `silent` is never read again after joining, so its pings go unanswered.
+    let _silent = server.join("keepalive", "silent").await;
+    assert_eq!(watcher.recv_json().await["client_id"], "silent");
+    // The watcher answers pings as it reads (tungstenite replies with pongs) while it waits.
+    assert_eq!(
+        watcher.recv_json().await,
+        json!({"type":"user_left","client_id":"silent","room_id":"keepalive","participant_count":1})
+    );
+    // By now the watcher has lived through several ping intervals.
+    watcher.say("still here").await;
+    assert_eq!(watcher.recv_json().await["text"], "still here");
+    server.shutdown().await;
+}
