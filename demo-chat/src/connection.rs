@@ -7,7 +7,6 @@
 //! A kick (slow, room deleted, shutdown) preempts both. Whatever ends the connection, it leaves
 //! the room, so `user_left` is sent and the participant count corrects itself.
 
-use std::fmt::Display;
 use std::ops::ControlFlow;
 use std::pin::pin;
 
@@ -30,6 +29,26 @@ pub(crate) const CLOSE_DUPLICATE: u16 = 4409;
 /// Close code for an oversized frame.
 const CLOSE_TOO_BIG: u16 = 1009;
 
+/// Why reading a client frame failed.
+#[derive(Debug)]
+pub(crate) enum ReadError {
+    /// The frame or message is over the size limit (closes with 1009).
+    TooBig,
+    /// Anything else: the socket is unusable.
+    Broken,
+}
+
+impl ReadError {
+    /// Classifies an error of axum's WebSocket by the tungstenite error inside it.
+    pub(crate) fn from_axum(error: axum::Error) -> Self {
+        use tokio_tungstenite::tungstenite::Error;
+        match error.into_inner().downcast_ref::<Error>() {
+            Some(Error::Capacity(_)) => Self::TooBig,
+            _ => Self::Broken,
+        }
+    }
+}
+
 /// How a connection ended.
 #[derive(Debug)]
 enum Exit {
@@ -45,7 +64,7 @@ enum Exit {
 
 /// Runs a connection of `client_id` to `room_id` until it ends. The ids are already valid.
 #[flowtrace(skip(sink, stream, state))]
-pub(crate) async fn serve<S, R, E>(
+pub(crate) async fn serve<S, R>(
     mut sink: S,
     stream: R,
     state: AppState,
@@ -53,9 +72,7 @@ pub(crate) async fn serve<S, R, E>(
     client_id: String,
 ) where
     S: Sink<Message> + Unpin,
-    S::Error: Display,
-    R: Stream<Item = Result<Message, E>> + Unpin,
-    E: Display,
+    R: Stream<Item = Result<Message, ReadError>> + Unpin,
 {
     let _token = state.connection_token();
     let limits = state.limits();
@@ -194,7 +211,7 @@ where
 
 /// Reads client frames until the client closes, the socket fails, or a frame is too big.
 #[flowtrace(skip(stream, room, own, pongs, limits))]
-async fn receive_half<R, E>(
+async fn receive_half<R>(
     mut stream: R,
     room: &Room,
     client_id: &str,
@@ -203,8 +220,7 @@ async fn receive_half<R, E>(
     limits: &Limits,
 ) -> Exit
 where
-    R: Stream<Item = Result<Message, E>> + Unpin,
-    E: Display,
+    R: Stream<Item = Result<Message, ReadError>> + Unpin,
 {
     let mut bucket = TokenBucket::new(limits.rate_per_sec, limits.rate_burst);
     while let Some(frame) = stream.next().await {
@@ -229,8 +245,8 @@ where
             }
             Ok(Message::Ping(_)) => ControlFlow::Continue(()),
             Ok(Message::Close(_)) => ControlFlow::Break(Exit::ClientClosed),
-            Err(e) if is_too_big(&e) => ControlFlow::Break(Exit::TooBig),
-            Err(_) => ControlFlow::Break(Exit::Gone),
+            Err(ReadError::TooBig) => ControlFlow::Break(Exit::TooBig),
+            Err(ReadError::Broken) => ControlFlow::Break(Exit::Gone),
         };
         if let ControlFlow::Break(exit) = flow {
             return exit;
@@ -265,12 +281,6 @@ fn reply_error(own: &mpsc::Sender<Utf8Bytes>, error: &FrameError) {
         message: &error.message,
     };
     let _ = own.try_send(frame.encode());
-}
-
-/// Whether a socket error is the size limit: tungstenite's capacity error, which reaches us
-/// wrapped in `axum::Error` and is only recognisable by its text through the generic `E`.
-fn is_too_big(e: &impl Display) -> bool {
-    e.to_string().contains("Space limit exceeded")
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use axum::response::Response;
 use flowtrace_runtime::flowtrace;
 use futures_util::StreamExt;
 
-use crate::connection::{self, CLOSE_INVALID_ID};
+use crate::connection::{self, CLOSE_INVALID_ID, ReadError};
 use crate::protocol::validate_id;
 use crate::{AppError, AppState};
 
@@ -47,5 +47,6 @@ async fn refuse(mut socket: WebSocket, reason: &str, state: &AppState) {
 #[flowtrace(skip(socket, state))]
 async fn handle_socket(socket: WebSocket, room_id: String, client_id: String, state: AppState) {
     let (sink, stream) = socket.split();
+    let stream = stream.map(|frame| frame.map_err(ReadError::from_axum));
     connection::serve(sink, stream, state, room_id, client_id).await;
 }

@@ -11,7 +11,7 @@ use crate::{AppState, Limits};
 
 /// A fake client: frames in, frames out.
 struct Client {
-    to_server: UnboundedSender<Result<Message, String>>,
+    to_server: UnboundedSender<Result<Message, super::ReadError>>,
     from_server: UnboundedReceiver<Message>,
     task: tokio::task::JoinHandle<()>,
 }
