@@ -133,7 +133,7 @@ fn generate(function: &ItemFn, options: &Options, params: &[Param]) -> TokenStre
         (&&&&::flowtrace_runtime::__private::Wrap(__flowtrace_ret))
             .__flowtrace_close(__flowtrace_call);
     };
-    let prologue = quote! {
+    let site = quote! {
         static __FLOWTRACE_SITE: ::flowtrace_runtime::__private::CallSite =
             ::flowtrace_runtime::__private::CallSite::new(
                 #name,
@@ -143,19 +143,27 @@ fn generate(function: &ItemFn, options: &Options, params: &[Param]) -> TokenStre
                 &[#(#specs),*],
                 #max_arg_length,
             );
-        #[allow(unused_mut)]
-        let mut __flowtrace_call = ::flowtrace_runtime::__private::enter(
-            &__FLOWTRACE_SITE,
-            #[allow(unused_variables)]
-            |__flowtrace_args| {
-                #[allow(unused_imports)]
-                use ::flowtrace_runtime::__private::{
-                    EncodeDebug as _, EncodeSerialize as _, EncodeTypeName as _,
-                };
-                #(#encode_args)*
-                #(#encode_fields)*
-            },
-        );
+    };
+    let encode = quote! {
+        #[allow(unused_variables)]
+        |__flowtrace_args| {
+            #[allow(unused_imports)]
+            use ::flowtrace_runtime::__private::{
+                EncodeDebug as _, EncodeSerialize as _, EncodeTypeName as _,
+            };
+            #(#encode_args)*
+            #(#encode_fields)*
+        }
+    };
+    // With tracing off, nothing but this check runs before the body.
+    let begin = quote! {
+        let __flowtrace_call = if ::flowtrace_runtime::__private::enabled() {
+            ::core::option::Option::Some(
+                ::flowtrace_runtime::__private::begin(&__FLOWTRACE_SITE, #encode),
+            )
+        } else {
+            ::core::option::Option::None
+        };
     };
     // The return type, when it can be written as a type argument: it gives the body's `return`s
     // and `?`s their expected type, exactly as in the user's function.
@@ -167,13 +175,17 @@ fn generate(function: &ItemFn, options: &Options, params: &[Param]) -> TokenStre
     let turbofish = body_type
         .as_ref()
         .map(|ty| quote_spanned!(ty.span()=> ::<#ty, _>));
-    let turbofish_closing = body_type
-        .as_ref()
-        .map(|ty| quote_spanned!(ty.span()=> ::<#ty, _, _>));
     let body = if matches!(&sig.output, ReturnType::Type(_, ty) if matches!(**ty, Type::Never(_))) {
         // Nothing to close on return: it never returns, and a panic is recorded by `run`.
         quote! {
-            __flowtrace_call.run(move || -> ! #block)
+            #begin
+            let __flowtrace_body = move || -> ! #block;
+            match __flowtrace_call {
+                ::core::option::Option::None => __flowtrace_body(),
+                ::core::option::Option::Some(mut __flowtrace_call) => {
+                    __flowtrace_call.run(__flowtrace_body)
+                }
+            }
         }
     } else if sig.asyncness.is_some() {
         // An async block's output type is inferred from its first `return`; this unreachable
@@ -196,15 +208,25 @@ fn generate(function: &ItemFn, options: &Options, params: &[Param]) -> TokenStre
             }
         });
         quote! {
-            __flowtrace_call
-                .instrument #turbofish_closing (
-                    async move { #fake_return #block },
-                    |__flowtrace_ret, __flowtrace_call| { #finish },
-                )
-                .await
+            #begin
+            let __flowtrace_body = async move { #fake_return #block };
+            match __flowtrace_call {
+                ::core::option::Option::None => __flowtrace_body.await,
+                ::core::option::Option::Some(__flowtrace_call) => {
+                    __flowtrace_call
+                        .instrument(
+                            __flowtrace_body,
+                            |__flowtrace_ret, __flowtrace_call| { #finish },
+                        )
+                        .await
+                }
+            }
         }
     } else if returns_impl_future(&sig.output) {
+        // Both outcomes must be one type here, so an inert call goes through the wrapper too.
         quote! {
+            let mut __flowtrace_call =
+                ::flowtrace_runtime::__private::enter(&__FLOWTRACE_SITE, #encode);
             let __flowtrace_future = __flowtrace_call.run(move || #block);
             __flowtrace_call.instrument(
                 __flowtrace_future,
@@ -213,13 +235,20 @@ fn generate(function: &ItemFn, options: &Options, params: &[Param]) -> TokenStre
         }
     } else {
         quote! {
-            let __flowtrace_ret = __flowtrace_call.run #turbofish (move || #block);
-            {
-                let __flowtrace_ret = &__flowtrace_ret;
-                let __flowtrace_call = &mut __flowtrace_call;
-                #finish
+            #begin
+            let __flowtrace_body = ::flowtrace_runtime::__private::body #turbofish (move || #block);
+            match __flowtrace_call {
+                ::core::option::Option::None => __flowtrace_body(),
+                ::core::option::Option::Some(mut __flowtrace_call) => {
+                    let __flowtrace_ret = __flowtrace_call.run(__flowtrace_body);
+                    {
+                        let __flowtrace_ret = &__flowtrace_ret;
+                        let __flowtrace_call = &mut __flowtrace_call;
+                        #finish
+                    }
+                    __flowtrace_ret
+                }
             }
-            __flowtrace_ret
         }
     };
     // The new body keeps the braces (and so the span) of the user's body: lints that look at the
@@ -228,7 +257,7 @@ fn generate(function: &ItemFn, options: &Options, params: &[Param]) -> TokenStre
         Delimiter::Brace,
         quote! {
             #(#inner)*
-            #prologue
+            #site
             #body
         },
     );

@@ -41,14 +41,17 @@ pub struct Call {
 #[inline(always)]
 pub fn enter<E: FnOnce(&mut ArgsEncoder<'_>)>(site: &'static CallSite, encode: E) -> Call {
     if dispatch::is_enabled() {
-        enter_traced(site, encode)
+        begin(site, encode)
     } else {
         Call::inert(site)
     }
 }
 
+/// [`enter`] once the caller knows tracing is on (the macro checks first, so that a disabled
+/// call does not even build an inert `Call`). The site may still be filtered out: the call is
+/// then inert.
 #[inline(never)]
-fn enter_traced<E: FnOnce(&mut ArgsEncoder<'_>)>(site: &'static CallSite, encode: E) -> Call {
+pub fn begin<E: FnOnce(&mut ArgsEncoder<'_>)>(site: &'static CallSite, encode: E) -> Call {
     dispatch::with_local(|local, dispatch| {
         let resolution = site.resolve(dispatch)?;
         let id = local.next_id();

@@ -12,7 +12,20 @@ use std::fmt::{Debug, Display};
 use serde::Serialize;
 
 pub use crate::args::ArgsEncoder;
-pub use crate::call::{Call, Instrumented, enter};
+pub use crate::call::{Call, Instrumented, begin, enter};
+
+/// Whether tracing is on: the only work a traced function does before its body when it is off.
+#[inline(always)]
+pub fn enabled() -> bool {
+    crate::dispatch::is_enabled()
+}
+
+/// Returns the body closure unchanged; its type parameters give the closure the function's
+/// return type, so the body's `return`s and `?`s coerce exactly as in the original function.
+#[inline(always)]
+pub fn body<R, F: FnOnce() -> R>(body: F) -> F {
+    body
+}
 pub use crate::site::{ArgSpec, CallSite};
 
 /// Carries a borrowed value through autoref specialisation.
