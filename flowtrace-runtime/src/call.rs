@@ -210,7 +210,7 @@ fn send_closing(record: impl FnOnce(ThreadLabel) -> Record) {
         // This thread's locals are gone (it is exiting) or tracing was stopped meanwhile.
         match dispatch::current_dispatch() {
             Some(dispatch) => dispatch.send(build(ThreadLabel::named("<exiting thread>"))),
-            None => crate::stats::add(&crate::stats::LOST, 1),
+            None => crate::stats::add(&crate::stats::COUNTERS.lost, 1),
         }
     }
 }

@@ -28,15 +28,20 @@ const DISABLED: u8 = 2;
 
 static STATE: AtomicU8 = AtomicU8::new(UNINIT);
 static GENERATION: AtomicU64 = AtomicU64::new(0);
-static NEXT_ID_BLOCK: AtomicU64 = AtomicU64::new(1);
+/// Written by every thread that runs out of ids; kept off the lines of STATE and GENERATION.
+#[repr(align(128))]
+struct IdBlocks(AtomicU64);
+static NEXT_ID_BLOCK: IdBlocks = IdBlocks(AtomicU64::new(1));
 static ACTIVE: Mutex<Option<Active>> = Mutex::new(None);
 static HOOKS: Once = Once::new();
 
 /// Ids are handed to threads in blocks so that threads do not contend on one counter.
 const ID_BLOCK: u64 = 1024;
 
-/// What every traced call needs from the configuration, shared by all threads.
+/// What every traced call needs from the configuration, shared by all threads. Read-only once
+/// built, and aligned so that no other allocation (the writer's counters) shares its lines.
 #[derive(Debug)]
+#[repr(align(128))]
 pub(crate) struct Dispatch {
     pub(crate) generation: u64,
     sender: Sender<Message>,
@@ -130,7 +135,7 @@ impl Local {
             self.next_id.set(id + 1);
             return id;
         }
-        let start = NEXT_ID_BLOCK.fetch_add(ID_BLOCK, Ordering::Relaxed);
+        let start = NEXT_ID_BLOCK.0.fetch_add(ID_BLOCK, Ordering::Relaxed);
         self.next_id.set(start + 1);
         self.id_limit.set(start + ID_BLOCK);
         start
@@ -156,16 +161,16 @@ impl Dispatch {
         match self.overflow {
             Overflow::Block => {
                 if self.sender.send(Message::Record(record)).is_err() {
-                    stats::add(&stats::LOST, 1);
+                    stats::add(&stats::COUNTERS.lost, 1);
                 }
             }
             Overflow::Drop => match self.sender.try_send(Message::Record(record)) {
                 Ok(()) => {}
                 Err(TrySendError::Full(_)) => {
                     self.pending_dropped.fetch_add(1, Ordering::Relaxed);
-                    stats::add(&stats::DROPPED, 1);
+                    stats::add(&stats::COUNTERS.dropped, 1);
                 }
-                Err(TrySendError::Disconnected(_)) => stats::add(&stats::LOST, 1),
+                Err(TrySendError::Disconnected(_)) => stats::add(&stats::COUNTERS.lost, 1),
             },
         }
     }

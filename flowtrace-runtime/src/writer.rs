@@ -118,6 +118,10 @@ impl Writer {
     }
 
     fn note_dropped(&mut self) {
+        // Read before writing: an unconditional swap would dirty this cache line every batch.
+        if self.pending_dropped.load(Ordering::Relaxed) == 0 {
+            return;
+        }
         let count = self.pending_dropped.swap(0, Ordering::Relaxed);
         if count > 0 {
             record::encode_dropped(clock::now_micros(), count, &mut self.buffer);
@@ -128,10 +132,10 @@ impl Writer {
     fn write_out(&mut self, acks: &mut Vec<Sender<()>>) {
         if !self.buffer.is_empty() {
             match self.sink.write_batch(&self.buffer) {
-                Ok(()) => stats::add(&stats::WRITTEN, self.batch_records),
+                Ok(()) => stats::add(&stats::COUNTERS.written, self.batch_records),
                 Err(error) => {
-                    stats::add(&stats::WRITE_ERRORS, 1);
-                    stats::add(&stats::LOST, self.batch_records);
+                    stats::add(&stats::COUNTERS.write_errors, 1);
+                    stats::add(&stats::COUNTERS.lost, self.batch_records);
                     if !self.reported_error {
                         self.reported_error = true;
                         eprintln!(
