@@ -6,39 +6,65 @@
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
-/// Appends `value` as a quoted JSON string.
+/// Appends UTF-8 text as a quoted JSON string. Takes bytes: payloads are built as UTF-8 and
+/// only ASCII bytes are ever escaped, so they need no second validation here.
+///
+/// Text is escaped branch-free, a chunk at a time, into a stack buffer appended at once:
+/// pushing byte by byte into the `Vec` made the compiler reload its length after every byte.
 #[inline]
-pub(crate) fn write_str(out: &mut Vec<u8>, value: &str) {
-    let bytes = value.as_bytes();
+pub(crate) fn write_str(out: &mut Vec<u8>, bytes: &[u8]) {
     out.reserve(bytes.len() + 2);
     out.push(b'"');
-    let mut clean_from = 0;
-    for (index, &byte) in bytes.iter().enumerate() {
-        if byte >= 0x20 && byte != b'"' && byte != b'\\' {
+    for chunk in bytes.chunks(CHUNK) {
+        if chunk.iter().any(|&byte| byte < 0x20) {
+            write_with_controls(out, chunk);
             continue;
         }
-        out.extend_from_slice(&bytes[clean_from..index]);
-        clean_from = index + 1;
+        let mut escaped = [0u8; 2 * CHUNK];
+        let mut len = 0;
+        for &byte in chunk {
+            // Always write a backslash; keep it only before `"` and `\`.
+            escaped[len] = b'\\';
+            len += usize::from(byte == b'"') | usize::from(byte == b'\\');
+            escaped[len] = byte;
+            len += 1;
+        }
+        out.extend_from_slice(&escaped[..len]);
+    }
+    out.push(b'"');
+}
+
+const CHUNK: usize = 64;
+
+/// The rare chunk with newlines, tabs or other control characters.
+#[cold]
+fn write_with_controls(out: &mut Vec<u8>, bytes: &[u8]) {
+    for &byte in bytes {
         match byte {
             b'"' => out.extend_from_slice(b"\\\""),
             b'\\' => out.extend_from_slice(b"\\\\"),
-            b'\n' => out.extend_from_slice(b"\\n"),
-            b'\r' => out.extend_from_slice(b"\\r"),
-            b'\t' => out.extend_from_slice(b"\\t"),
-            0x08 => out.extend_from_slice(b"\\b"),
-            0x0c => out.extend_from_slice(b"\\f"),
-            _ => out.extend_from_slice(&[
-                b'\\',
-                b'u',
-                b'0',
-                b'0',
-                HEX[usize::from(byte >> 4)],
-                HEX[usize::from(byte & 0xf)],
-            ]),
+            0x20.. => out.push(byte),
+            _ => write_control(out, byte),
         }
     }
-    out.extend_from_slice(&bytes[clean_from..]);
-    out.push(b'"');
+}
+
+fn write_control(out: &mut Vec<u8>, byte: u8) {
+    match byte {
+        b'\n' => out.extend_from_slice(b"\\n"),
+        b'\r' => out.extend_from_slice(b"\\r"),
+        b'\t' => out.extend_from_slice(b"\\t"),
+        0x08 => out.extend_from_slice(b"\\b"),
+        0x0c => out.extend_from_slice(b"\\f"),
+        _ => out.extend_from_slice(&[
+            b'\\',
+            b'u',
+            b'0',
+            b'0',
+            HEX[usize::from(byte >> 4)],
+            HEX[usize::from(byte & 0xf)],
+        ]),
+    }
 }
 
 #[cfg(test)]
@@ -47,7 +73,7 @@ mod tests {
 
     fn ours(value: &str) -> String {
         let mut out = Vec::new();
-        write_str(&mut out, value);
+        write_str(&mut out, value.as_bytes());
         String::from_utf8(out).expect("utf-8")
     }
 

@@ -76,6 +76,7 @@ mod json;
 mod record;
 mod sink;
 mod site;
+mod stamp;
 mod stats;
 mod thread_label;
 mod writer;

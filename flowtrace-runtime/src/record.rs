@@ -10,6 +10,7 @@ use smallvec::SmallVec;
 use crate::clock::{self, Instant};
 use crate::json;
 use crate::site::CallSite;
+use crate::stamp::Stamp;
 use crate::thread_label::ThreadLabel;
 
 /// Encoded args, result or message. Small ones live inside the record: a heap buffer allocated
@@ -66,15 +67,18 @@ pub(crate) enum Message {
     Shutdown,
 }
 
-/// Appends `record` as one JSON line, keys in the order of the record format.
-pub(crate) fn encode(record: &Record, out: &mut Vec<u8>) {
-    let mut micros_text = itoa::Buffer::new();
-    let micros = micros_text
-        .format(clock::epoch_micros(record.at))
-        .as_bytes();
+/// Room for every part of a line but the escaped payload and unusually long names.
+const LINE_BYTES: usize = 320;
+
+/// Appends `record` as one JSON line, keys in the order of the record format; `stamp` carries
+/// the formatted time from one line to the next.
+pub(crate) fn encode(record: &Record, stamp: &mut Stamp, out: &mut Vec<u8>) {
+    // One reservation for the whole line, so the appends below only copy.
+    out.reserve(LINE_BYTES + 2 * record.payload.len());
+    stamp.set(clock::epoch_micros(record.at));
     let mut number = itoa::Buffer::new();
     out.extend_from_slice(b"{\"timestamp\":");
-    write_millis(out, micros);
+    out.extend_from_slice(stamp.millis());
     out.extend_from_slice(b",\"event\":\"");
     out.extend_from_slice(record.event.as_str().as_bytes());
     out.extend_from_slice(b"\",\"thread\":");
@@ -83,8 +87,8 @@ pub(crate) fn encode(record: &Record, out: &mut Vec<u8>) {
     out.extend_from_slice(record.site.names_json());
     if record.event == Event::Enter {
         out.extend_from_slice(b",\"args\":");
-        let args = payload_str(&record.payload);
-        json::write_str(out, if args.is_empty() { "{}" } else { args });
+        let args: &[u8] = &record.payload;
+        json::write_str(out, if args.is_empty() { b"{}" } else { args });
     } else {
         out.extend_from_slice(b",\"durationMicros\":");
         let duration = clock::micros_between(record.entered, record.at);
@@ -97,48 +101,33 @@ pub(crate) fn encode(record: &Record, out: &mut Vec<u8>) {
         out.extend_from_slice(number.format(record.parent).as_bytes());
     }
     out.extend_from_slice(b",\"timestampMicros\":");
-    out.extend_from_slice(micros);
+    out.extend_from_slice(stamp.micros());
     match record.event {
         Event::Exit if !record.payload.is_empty() => {
             out.extend_from_slice(b",\"result\":");
-            json::write_str(out, payload_str(&record.payload));
+            json::write_str(out, &record.payload);
         }
         Event::Exception | Event::Panic => {
             out.extend_from_slice(b",\"error\":");
-            json::write_str(out, payload_str(&record.payload));
+            json::write_str(out, &record.payload);
         }
         _ => {}
     }
     out.extend_from_slice(b"}\n");
 }
 
-/// Writes epoch milliseconds given epoch microseconds as decimal text: the same digits less the
-/// last three, which saves formatting a second number per line.
-fn write_millis(out: &mut Vec<u8>, micros: &[u8]) {
-    match micros.len() {
-        0..=3 => out.push(b'0'),
-        n => out.extend_from_slice(&micros[..n - 3]),
-    }
-}
-
 /// Appends a `DROPPED` line for `count` records lost to a full channel.
 pub(crate) fn encode_dropped(micros: u64, count: u64, out: &mut Vec<u8>) {
     let mut number = itoa::Buffer::new();
-    let mut micros_text = itoa::Buffer::new();
-    let micros = micros_text.format(micros).as_bytes();
+    let mut stamp = Stamp::default();
+    stamp.set(micros);
     out.extend_from_slice(b"{\"timestamp\":");
-    write_millis(out, micros);
+    out.extend_from_slice(stamp.millis());
     out.extend_from_slice(b",\"event\":\"DROPPED\",\"timestampMicros\":");
-    out.extend_from_slice(micros);
+    out.extend_from_slice(stamp.micros());
     out.extend_from_slice(b",\"count\":");
     out.extend_from_slice(number.format(count).as_bytes());
     out.extend_from_slice(b"}\n");
-}
-
-fn payload_str(payload: &Payload) -> &str {
-    // Payloads are built from `&str`s and serde_json output; a failure here would be a bug,
-    // and the line stays valid JSON either way.
-    std::str::from_utf8(payload).unwrap_or("<invalid UTF-8>")
 }
 
 #[cfg(test)]
@@ -174,7 +163,7 @@ mod tests {
 
     fn line(record: &Record) -> String {
         let mut out = Vec::new();
-        encode(record, &mut out);
+        encode(record, &mut Stamp::default(), &mut out);
         String::from_utf8(out).expect("utf-8")
     }
 
@@ -219,15 +208,6 @@ mod tests {
         assert!(text.ends_with(",\"error\":\"boom\\n\"}\n"), "{text}");
         let text = line(&record(Event::Cancel, None));
         assert!(text.contains("\"event\":\"CANCEL\",") && !text.contains("error"));
-    }
-
-    #[test]
-    fn millis_are_the_micros_digits_less_three() {
-        let mut out = Vec::new();
-        write_millis(&mut out, b"999");
-        out.push(b',');
-        write_millis(&mut out, b"1700000000123456");
-        assert_eq!(out, b"0,1700000000123");
     }
 
     #[test]

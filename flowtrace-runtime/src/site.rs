@@ -115,9 +115,9 @@ impl CallSite {
     pub(crate) fn names_json(&self) -> &[u8] {
         self.names_json.get_or_init(|| {
             let mut out = b"\"module\":".to_vec();
-            crate::json::write_str(&mut out, self.module);
+            crate::json::write_str(&mut out, self.module.as_bytes());
             out.extend_from_slice(b",\"function\":");
-            crate::json::write_str(&mut out, self.function);
+            crate::json::write_str(&mut out, self.function.as_bytes());
             out.into_boxed_slice()
         })
     }

@@ -50,7 +50,7 @@ impl ThreadLabel {
 /// The name as a quoted JSON string, leaked once per distinct name.
 fn intern(name: &str) -> &'static str {
     let mut json = Vec::with_capacity(name.len() + 2);
-    crate::json::write_str(&mut json, name);
+    crate::json::write_str(&mut json, name.as_bytes());
     let json = String::from_utf8(json).unwrap_or_else(|_| "\"?\"".to_owned());
     let mut names = NAMES
         .lock()

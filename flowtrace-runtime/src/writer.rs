@@ -11,6 +11,7 @@ use crossbeam_channel::{Receiver, Sender, TryRecvError};
 use crate::clock;
 use crate::record::{self, Message};
 use crate::sink::Sink;
+use crate::stamp::Stamp;
 use crate::stats;
 
 /// A batch is written once it holds this many bytes, so memory stays bounded and `tail -f`
@@ -47,6 +48,7 @@ pub(crate) fn spawn(
                 batch_records: 0,
                 reported_error: false,
                 pause_when_busy: capacity >= PAUSE_MIN_CAPACITY,
+                stamp: Stamp::default(),
             }
             .run(&receiver);
             let _ = done.send(());
@@ -60,6 +62,7 @@ struct Writer {
     batch_records: u64,
     reported_error: bool,
     pause_when_busy: bool,
+    stamp: Stamp,
 }
 
 impl Writer {
@@ -105,7 +108,7 @@ impl Writer {
     fn take(&mut self, message: Message, acks: &mut Vec<Sender<()>>) -> bool {
         match message {
             Message::Record(record) => {
-                record::encode(&record, &mut self.buffer);
+                record::encode(&record, &mut self.stamp, &mut self.buffer);
                 self.batch_records += 1;
                 false
             }
