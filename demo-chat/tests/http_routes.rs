@@ -6,7 +6,23 @@ use demo_chat::{AppState, app};
 use serde_json::Value;
 use tower::ServiceExt;
 
+/// Traces this binary's requests into `target/tmp/http_routes.jsonl` (rewritten each run), not
+/// into `flowtrace.jsonl` in the crate's folder where the first traced call would start it.
+fn trace_into_target_dir() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("http_routes.jsonl");
+        let _ = std::fs::remove_file(&path);
+        let guard = flowtrace_runtime::Config::new()
+            .file(&path)
+            .init()
+            .expect("tracing into target/tmp");
+        std::mem::forget(guard); // records still queued are written at exit
+    });
+}
+
 async fn call(state: &AppState, method: Method, uri: &str) -> (StatusCode, Value) {
+    trace_into_target_dir();
     let request = Request::builder()
         .method(method)
         .uri(uri)

@@ -16,7 +16,19 @@ struct Client {
     task: tokio::task::JoinHandle<()>,
 }
 
+/// These tests look at frames, not traces: tracing stays off, so the first traced call does
+/// not start writing `flowtrace.jsonl` into the crate's folder.
+fn tracing_off() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        if let Ok(guard) = flowtrace_runtime::Config::new().enabled(false).init() {
+            std::mem::forget(guard);
+        }
+    });
+}
+
 fn connect(state: &AppState, room: &str, client: &str) -> Client {
+    tracing_off();
     let (to_server, stream) = unbounded();
     let (sink, from_server) = unbounded();
     let task = tokio::spawn(super::serve(

@@ -26,12 +26,32 @@ pub struct Server {
     task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
+/// Traces the servers of this test binary into `target/tmp/<binary>.jsonl`, rewritten each run,
+/// instead of letting the first traced call start tracing into `flowtrace.jsonl` in the source
+/// tree. A test that sets tracing up itself (`chat_trace.rs`) has done so first and keeps its own.
+fn trace_into_target_dir() {
+    static STARTED: std::sync::Once = std::sync::Once::new();
+    STARTED.call_once(|| {
+        let binary = module_path!().split("::").next().unwrap_or("chat");
+        let path =
+            std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{binary}.jsonl"));
+        let _ = std::fs::remove_file(&path);
+        match flowtrace_runtime::Config::new().file(&path).init() {
+            // Kept for the life of the process; records still queued at exit are written then.
+            Ok(guard) => std::mem::forget(guard),
+            Err(flowtrace_runtime::Error::AlreadyInitialized) => {}
+            Err(error) => panic!("tracing the chat tests into {}: {error}", path.display()),
+        }
+    });
+}
+
 impl Server {
     pub async fn start() -> Self {
         Self::start_with(Limits::default()).await
     }
 
     pub async fn start_with(limits: Limits) -> Self {
+        trace_into_target_dir();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind 127.0.0.1:0");
