@@ -1,8 +1,8 @@
 //! The `#[flowtrace]` attribute. Use it through `flowtrace-runtime`, which re-exports it:
 //! `use flowtrace_runtime::flowtrace;`.
 //!
-//! The macro is thin: [`args`] parses the options, [`validate`] checks them against the function,
-//! [`expand`] emits calls into `flowtrace_runtime::__private`, where all the logic lives. A misuse
+//! The macro is thin: `args.rs` parses the options, `validate.rs` checks them against the function,
+//! `expand.rs` emits calls into `flowtrace_runtime::__private`, where all the logic lives. A misuse
 //! is one `compile_error!` spanned at the offending token, emitted next to the user's function
 //! unchanged so that nothing else cascades.
 
