@@ -68,12 +68,12 @@ impl<'a> ArgsEncoder<'a> {
         }
     }
 
-    /// The encoded text: serde_json output and escaped strings only, so always UTF-8.
+    /// The encoded text, escaped for the record (see [`Payload`]).
     pub(crate) fn finish(mut self) -> Payload {
         if self.resolution.is_some() {
             self.out.push(b'}');
         }
-        self.out
+        crate::record::escaped(&self.out)
     }
 
     /// Writes the key for argument `index`; false when its value must be redacted instead.

@@ -14,7 +14,7 @@ use std::task::{Context, Poll};
 use crate::args::ArgsEncoder;
 use crate::clock::{self, Instant};
 use crate::dispatch::{self, Dispatch};
-use crate::record::{Event, Payload, Record};
+use crate::record::{self, Event, Payload, Record};
 use crate::site::CallSite;
 use crate::thread_label::ThreadLabel;
 
@@ -168,7 +168,7 @@ impl Call {
     #[inline(always)]
     pub fn exception(&mut self, message: impl FnOnce() -> String) {
         if self.id != 0 {
-            self.close(Event::Exception, Payload::from_slice(message().as_bytes()));
+            self.close(Event::Exception, record::escaped(message().as_bytes()));
         }
     }
 
@@ -232,7 +232,7 @@ fn panic_message(payload: &(dyn Any + Send)) -> Payload {
     } else {
         "Box<dyn Any>"
     };
-    Payload::from_slice(message.as_bytes())
+    record::escaped(message.as_bytes())
 }
 
 pin_project_lite::pin_project! {

@@ -1,20 +1,60 @@
-//! JSON string escaping for the writer's hot loop.
+//! JSON string escaping.
 //!
-//! serde_json escapes through its `Formatter` and one `io::Write` call per fragment; every line
-//! the writer builds escapes an `args` text full of quotes, so this works on the `Vec` directly.
+//! Payloads (args, results, messages) are escaped once, on the traced thread, as they are
+//! finished: the single writer thread is the bottleneck when every thread traces flat out, so
+//! it only copies them between quotes. Static names are escaped once per call site or thread.
 //! Output is byte-for-byte what serde_json writes (tested below).
+
+use crate::record::Payload;
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
-/// Appends UTF-8 text as a quoted JSON string. Takes bytes: payloads are built as UTF-8 and
-/// only ASCII bytes are ever escaped, so they need no second validation here.
-///
-/// Text is escaped branch-free, a chunk at a time, into a stack buffer appended at once:
-/// pushing byte by byte into the `Vec` made the compiler reload its length after every byte.
+/// Where escaped text goes: the writer's line buffer or a record's payload.
+pub(crate) trait Sink {
+    fn push_byte(&mut self, byte: u8);
+    fn push_bytes(&mut self, bytes: &[u8]);
+}
+
+impl Sink for Vec<u8> {
+    #[inline]
+    fn push_byte(&mut self, byte: u8) {
+        self.push(byte);
+    }
+
+    #[inline]
+    fn push_bytes(&mut self, bytes: &[u8]) {
+        self.extend_from_slice(bytes);
+    }
+}
+
+impl Sink for Payload {
+    #[inline]
+    fn push_byte(&mut self, byte: u8) {
+        self.push(byte);
+    }
+
+    #[inline]
+    fn push_bytes(&mut self, bytes: &[u8]) {
+        self.extend_from_slice(bytes);
+    }
+}
+
+/// Appends UTF-8 text as a quoted JSON string.
 #[inline]
 pub(crate) fn write_str(out: &mut Vec<u8>, bytes: &[u8]) {
     out.reserve(bytes.len() + 2);
     out.push(b'"');
+    write_contents(out, bytes);
+    out.push(b'"');
+}
+
+/// Appends UTF-8 text escaped for the inside of a JSON string (no quotes). Takes bytes: only
+/// ASCII bytes are ever escaped, so multi-byte characters pass through unchanged.
+///
+/// Text is escaped branch-free, a chunk at a time, into a stack buffer appended at once:
+/// pushing byte by byte made the compiler reload the buffer's length after every byte.
+#[inline]
+pub(crate) fn write_contents(out: &mut impl Sink, bytes: &[u8]) {
     for chunk in bytes.chunks(CHUNK) {
         if chunk.iter().any(|&byte| byte < 0x20) {
             write_with_controls(out, chunk);
@@ -29,41 +69,34 @@ pub(crate) fn write_str(out: &mut Vec<u8>, bytes: &[u8]) {
             escaped[len] = byte;
             len += 1;
         }
-        out.extend_from_slice(&escaped[..len]);
+        out.push_bytes(&escaped[..len]);
     }
-    out.push(b'"');
 }
 
 const CHUNK: usize = 64;
 
 /// The rare chunk with newlines, tabs or other control characters.
 #[cold]
-fn write_with_controls(out: &mut Vec<u8>, bytes: &[u8]) {
+fn write_with_controls(out: &mut impl Sink, bytes: &[u8]) {
     for &byte in bytes {
         match byte {
-            b'"' => out.extend_from_slice(b"\\\""),
-            b'\\' => out.extend_from_slice(b"\\\\"),
-            0x20.. => out.push(byte),
-            _ => write_control(out, byte),
+            b'"' => out.push_bytes(b"\\\""),
+            b'\\' => out.push_bytes(b"\\\\"),
+            0x20.. => out.push_byte(byte),
+            b'\n' => out.push_bytes(b"\\n"),
+            b'\r' => out.push_bytes(b"\\r"),
+            b'\t' => out.push_bytes(b"\\t"),
+            0x08 => out.push_bytes(b"\\b"),
+            0x0c => out.push_bytes(b"\\f"),
+            _ => out.push_bytes(&[
+                b'\\',
+                b'u',
+                b'0',
+                b'0',
+                HEX[usize::from(byte >> 4)],
+                HEX[usize::from(byte & 0xf)],
+            ]),
         }
-    }
-}
-
-fn write_control(out: &mut Vec<u8>, byte: u8) {
-    match byte {
-        b'\n' => out.extend_from_slice(b"\\n"),
-        b'\r' => out.extend_from_slice(b"\\r"),
-        b'\t' => out.extend_from_slice(b"\\t"),
-        0x08 => out.extend_from_slice(b"\\b"),
-        0x0c => out.extend_from_slice(b"\\f"),
-        _ => out.extend_from_slice(&[
-            b'\\',
-            b'u',
-            b'0',
-            b'0',
-            HEX[usize::from(byte >> 4)],
-            HEX[usize::from(byte & 0xf)],
-        ]),
     }
 }
 

@@ -13,9 +13,17 @@ use crate::site::CallSite;
 use crate::stamp::Stamp;
 use crate::thread_label::ThreadLabel;
 
-/// Encoded args, result or message. Small ones live inside the record: a heap buffer allocated
-/// on the caller's thread and freed on the writer's costs more than the rest of the record.
+/// Encoded args, result or message, already escaped for the inside of a JSON string. Small ones
+/// live inside the record: a heap buffer allocated on the caller's thread and freed on the
+/// writer's costs more than the rest of the record.
 pub(crate) type Payload = SmallVec<[u8; 48]>;
+
+/// `text` as a payload: escaped for the inside of a JSON string.
+pub(crate) fn escaped(text: &[u8]) -> Payload {
+    let mut payload = Payload::new();
+    json::write_contents(&mut payload, text);
+    payload
+}
 
 /// The kinds of record, as written in the `event` key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -53,7 +61,7 @@ pub(crate) struct Record {
     /// When the call entered (the same as `at` for ENTER).
     pub(crate) entered: Instant,
     /// ENTER: the args object (`{}` when empty); EXIT: the result, only with `ret` (else
-    /// empty); EXCEPTION/PANIC: the message. Always UTF-8.
+    /// empty); EXCEPTION/PANIC: the message. Escaped UTF-8, see [`Payload`].
     pub(crate) payload: Payload,
 }
 
@@ -88,7 +96,7 @@ pub(crate) fn encode(record: &Record, stamp: &mut Stamp, out: &mut Vec<u8>) {
     if record.event == Event::Enter {
         out.extend_from_slice(b",\"args\":");
         let args: &[u8] = &record.payload;
-        json::write_str(out, if args.is_empty() { b"{}" } else { args });
+        write_quoted(out, if args.is_empty() { b"{}" } else { args });
     } else {
         out.extend_from_slice(b",\"durationMicros\":");
         let duration = clock::micros_between(record.entered, record.at);
@@ -105,15 +113,23 @@ pub(crate) fn encode(record: &Record, stamp: &mut Stamp, out: &mut Vec<u8>) {
     match record.event {
         Event::Exit if !record.payload.is_empty() => {
             out.extend_from_slice(b",\"result\":");
-            json::write_str(out, &record.payload);
+            write_quoted(out, &record.payload);
         }
         Event::Exception | Event::Panic => {
             out.extend_from_slice(b",\"error\":");
-            json::write_str(out, &record.payload);
+            write_quoted(out, &record.payload);
         }
         _ => {}
     }
     out.extend_from_slice(b"}\n");
+}
+
+/// An already escaped payload between quotes.
+#[inline]
+fn write_quoted(out: &mut Vec<u8>, escaped: &[u8]) {
+    out.push(b'"');
+    out.extend_from_slice(escaped);
+    out.push(b'"');
 }
 
 /// Appends a `DROPPED` line for `count` records lost to a full channel.
@@ -155,9 +171,7 @@ mod tests {
             parent: 0,
             at,
             entered: at - Duration::from_micros(42),
-            payload: payload
-                .map(|p| Payload::from_slice(p.as_bytes()))
-                .unwrap_or_default(),
+            payload: payload.map(|p| escaped(p.as_bytes())).unwrap_or_default(),
         }
     }
 
