@@ -97,12 +97,6 @@ impl Call {
         }
     }
 
-    /// Whether this call is being recorded.
-    #[inline]
-    pub fn is_active(&self) -> bool {
-        self.id != 0
-    }
-
     /// Runs a sync body as this call: it is the parent of calls made inside, and a panic
     /// unwinding out of it writes PANIC before it continues unchanged.
     #[inline(always)]
