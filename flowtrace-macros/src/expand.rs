@@ -116,22 +116,25 @@ fn generate(function: &ItemFn, options: &Options, params: &[Param]) -> TokenStre
     });
     // Closes the call from `__flowtrace_ret: &R` and `__flowtrace_call: &mut Call`; method
     // resolution on the concrete `R`, here at the call site, picks EXIT or EXCEPTION.
-    let record_result = options.ret.as_ref().map(|_| {
-        quote!(__flowtrace_call.record_result(|__flowtrace_args| {
+    let result = match options.ret {
+        Some(_) => quote!(__flowtrace_call.encode_result(|__flowtrace_args| {
             #[allow(unused_imports)]
-            use ::flowtrace_runtime::__private::{EncodeDebug as _, EncodeSerialize as _, EncodeTypeName as _};
+            use ::flowtrace_runtime::__private::{
+                EncodeDebug as _, EncodeSerialize as _, EncodeTypeName as _,
+            };
             (&&&::flowtrace_runtime::__private::Wrap(__flowtrace_ret))
                 .__flowtrace_encode(__flowtrace_args, 0usize);
-        });)
-    });
+        })),
+        None => quote!(::core::option::Option::None),
+    };
     let finish = quote! {
         #[allow(unused_imports)]
         use ::flowtrace_runtime::__private::{
             OutcomeDebug as _, OutcomeDisplay as _, OutcomeOpaque as _, OutcomeValue as _,
         };
-        #record_result
+        let __flowtrace_result = #result;
         (&&&&::flowtrace_runtime::__private::Wrap(__flowtrace_ret))
-            .__flowtrace_close(__flowtrace_call);
+            .__flowtrace_close(__flowtrace_call, __flowtrace_result);
     };
     let site = quote! {
         static __FLOWTRACE_SITE: ::flowtrace_runtime::__private::CallSite =
@@ -207,20 +210,21 @@ fn generate(function: &ItemFn, options: &Options, params: &[Param]) -> TokenStre
                 }
             }
         });
+        // One awaited expression whose locals end before the await: a local held across it
+        // would be stored in the function's future next to the wrapper that owns it again.
         quote! {
-            #begin
-            let __flowtrace_body = async move { #fake_return #block };
-            match __flowtrace_call {
-                ::core::option::Option::None => __flowtrace_body.await,
-                ::core::option::Option::Some(__flowtrace_call) => {
-                    __flowtrace_call
-                        .instrument(
-                            __flowtrace_body,
-                            |__flowtrace_ret, __flowtrace_call| { #finish },
-                        )
-                        .await
-                }
+            {
+                let __flowtrace_call = if ::flowtrace_runtime::__private::enabled() {
+                    ::flowtrace_runtime::__private::begin(&__FLOWTRACE_SITE, #encode)
+                } else {
+                    ::flowtrace_runtime::__private::Call::INERT
+                };
+                __flowtrace_call.instrument(
+                    async move { #fake_return #block },
+                    |__flowtrace_ret, __flowtrace_call| { #finish },
+                )
             }
+            .await
         }
     } else if returns_impl_future(&sig.output) {
         // Both outcomes must be one type here, so an inert call goes through the wrapper too.
@@ -268,9 +272,10 @@ fn generate(function: &ItemFn, options: &Options, params: &[Param]) -> TokenStre
     }
 }
 
-/// `,"name":` for an identifier (identifiers need no JSON escaping).
+/// `,\"name\":` for an identifier: its key in the args text, which the record holds escaped
+/// (identifiers need no escaping of their own).
 fn json_key(name: &str) -> String {
-    format!(",\"{name}\":")
+    format!(",\\\"{name}\\\":")
 }
 
 /// False for types that cannot appear as a generic argument: `impl Trait` anywhere, and `!`.

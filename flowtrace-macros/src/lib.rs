@@ -49,7 +49,7 @@ use proc_macro::TokenStream;
 /// ```text
 /// fn add(a: u64, b: u64) -> u64 {
 ///     static __FLOWTRACE_SITE: CallSite = CallSite::new("add", module_path!(), file!(), line!(),
-///         &[ArgSpec::new("a", ",\"a\":", false), ArgSpec::new("b", ",\"b\":", false)], 0);
+///         &[ArgSpec::new("a", ",\\\"a\\\":", false), ArgSpec::new("b", ",\\\"b\\\":", false)], 0);
 ///     let __flowtrace_call = if enabled() {                   // one relaxed atomic load
 ///         Some(begin(&__FLOWTRACE_SITE, |__flowtrace_args| {  // writes ENTER
 ///             (&&&Wrap(&a)).__flowtrace_encode(__flowtrace_args, 0);  // Serialize, Debug or type name
@@ -63,16 +63,16 @@ use proc_macro::TokenStream;
 ///         None => __flowtrace_body(),
 ///         Some(mut __flowtrace_call) => {
 ///             let __flowtrace_ret = __flowtrace_call.run(__flowtrace_body);  // PANIC on unwind
-///             (&&&&Wrap(&__flowtrace_ret)).__flowtrace_close(&mut __flowtrace_call);  // EXIT or EXCEPTION
+///             (&&&&Wrap(&__flowtrace_ret)).__flowtrace_close(&mut __flowtrace_call, None);  // EXIT or EXCEPTION
 ///             __flowtrace_ret
 ///         }
 ///     }
 /// }
 /// ```
-/// An `async fn` builds `let __flowtrace_body = async move { … }` instead and, when traced,
-/// awaits `__flowtrace_call.instrument(__flowtrace_body, close)`, where `close` is the same
-/// EXIT-or-EXCEPTION step run on completion: the call is the parent of whatever its future
-/// polls, and `CANCEL` is written if the future is dropped first.
+/// An `async fn` awaits `call.instrument(async move { … }, close)` instead, with an inert call
+/// when tracing is off; `close` is the same EXIT-or-EXCEPTION step run on completion: the call
+/// is the parent of whatever its future polls, and `CANCEL` is written if the future is dropped
+/// first.
 #[proc_macro_attribute]
 pub fn flowtrace(attr: TokenStream, item: TokenStream) -> TokenStream {
     let item = proc_macro2::TokenStream::from(item);

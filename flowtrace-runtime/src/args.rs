@@ -14,12 +14,13 @@ use crate::dispatch::Dispatch;
 use crate::record::Payload;
 use crate::site::{CallSite, Resolution};
 
-const REDACTED: &str = "\"***\"";
+/// `"***"`, escaped like everything in the args text (see [`Payload`]).
+const REDACTED: &str = "\\\"***\\\"";
 const ELLIPSIS: char = '…';
 
 /// Collects the encoded arguments of one call; handed to the macro's encoding closure.
 pub struct ArgsEncoder<'a> {
-    out: Payload,
+    out: &'a mut Payload,
     site: &'static CallSite,
     /// `None` when encoding a single value (`ret`) rather than the args object.
     resolution: Option<Resolution>,
@@ -35,21 +36,28 @@ impl Debug for ArgsEncoder<'_> {
 }
 
 impl<'a> ArgsEncoder<'a> {
+    /// Encodes the args object into `out`, which the record then carries without a copy.
     pub(crate) fn object(
+        out: &'a mut Payload,
         site: &'static CallSite,
         resolution: Resolution,
         dispatch: &'a Dispatch,
     ) -> Self {
-        let mut encoder = Self::new(site, Some(resolution), dispatch);
-        encoder.out.push(b'{');
-        encoder
+        out.push(b'{');
+        Self::new(out, site, Some(resolution), dispatch)
     }
 
-    pub(crate) fn value(site: &'static CallSite, dispatch: &'a Dispatch) -> Self {
-        Self::new(site, None, dispatch)
+    /// Encodes one value (`ret`) into `out`.
+    pub(crate) fn value(
+        out: &'a mut Payload,
+        site: &'static CallSite,
+        dispatch: &'a Dispatch,
+    ) -> Self {
+        Self::new(out, site, None, dispatch)
     }
 
     fn new(
+        out: &'a mut Payload,
         site: &'static CallSite,
         resolution: Option<Resolution>,
         dispatch: &'a Dispatch,
@@ -59,7 +67,7 @@ impl<'a> ArgsEncoder<'a> {
             n => n,
         };
         Self {
-            out: Payload::new(),
+            out,
             site,
             resolution,
             dispatch,
@@ -68,12 +76,11 @@ impl<'a> ArgsEncoder<'a> {
         }
     }
 
-    /// The encoded text, escaped for the record (see [`Payload`]).
-    pub(crate) fn finish(mut self) -> Payload {
+    /// Completes the encoded text, escaped for the record (see [`Payload`]).
+    pub(crate) fn finish(self) {
         if self.resolution.is_some() {
             self.out.push(b'}');
         }
-        crate::record::escaped(&self.out)
     }
 
     /// Writes the key for argument `index`; false when its value must be redacted instead.
@@ -98,7 +105,7 @@ impl<'a> ArgsEncoder<'a> {
             return;
         }
         let start = self.out.len();
-        if let Err(error) = serde_json::to_writer(&mut self.out, value) {
+        if let Err(error) = write_json(self.out, value) {
             self.out.truncate(start);
             self.scratch.clear();
             let _ = write!(self.scratch, "<unserializable: {error}>");
@@ -138,27 +145,42 @@ impl<'a> ArgsEncoder<'a> {
     fn push_text(&mut self, start: usize) {
         cut_chars(&mut self.scratch, self.max_length);
         self.out.truncate(start);
-        let _ = serde_json::to_writer(&mut self.out, self.scratch.as_str());
+        let _ = write_json(self.out, self.scratch.as_str());
     }
 
-    /// Slow path for an over-long value: a string is cut inside its quotes; anything else is
-    /// replaced by its JSON text, cut, as a string.
+    /// Slow path for a value whose escaped text passed the limit: a string is cut inside its
+    /// quotes; anything else is replaced by its JSON text, cut, as a string.
     #[cold]
     fn truncate_encoded(&mut self, start: usize) {
-        let encoded = &self.out[start..];
-        let text = if encoded.first() == Some(&b'"') {
-            serde_json::from_slice::<String>(encoded).ok()
+        let json = unescape(&self.out[start..]);
+        let text = if json.starts_with('"') {
+            serde_json::from_str::<String>(&json).ok()
         } else {
             None
         };
-        self.scratch = match text {
-            Some(text) => text,
-            None => String::from_utf8_lossy(encoded).into_owned(),
-        };
+        self.scratch = text.unwrap_or(json);
         if self.scratch.chars().count() > self.max_length {
             self.push_text(start);
         }
     }
+}
+
+/// Writes `value` as JSON already escaped for the inside of a JSON string.
+fn write_json<T: Serialize + ?Sized>(out: &mut Payload, value: &T) -> serde_json::Result<()> {
+    value.serialize(&mut serde_json::Serializer::with_formatter(
+        out,
+        crate::json::InString,
+    ))
+}
+
+/// The JSON text behind its escaped form (what [`write_json`] wrote).
+fn unescape(escaped: &[u8]) -> String {
+    let mut quoted = Vec::with_capacity(escaped.len() + 2);
+    quoted.push(b'"');
+    quoted.extend_from_slice(escaped);
+    quoted.push(b'"');
+    serde_json::from_slice(&quoted)
+        .unwrap_or_else(|_| String::from_utf8_lossy(escaped).into_owned())
 }
 
 /// Cuts `text` to `max` characters, marking the cut with `…`.

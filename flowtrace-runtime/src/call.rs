@@ -19,18 +19,23 @@ use crate::site::CallSite;
 use crate::thread_label::ThreadLabel;
 
 /// An open traced call (or an inert one when tracing is off for it).
+///
+/// Four words: a traced future carries it, and with tracing off every extra byte of that future
+/// is copied for nothing each time the future moves.
 #[derive(Debug)]
 #[must_use]
 pub struct Call {
+    /// `None` when inert or already closed.
+    open: Option<Open>,
+}
+
+/// What a call still open needs to close itself.
+#[derive(Debug)]
+struct Open {
     site: &'static CallSite,
-    /// 0 when inert or already closed.
     id: u64,
     parent: u64,
-    /// `None` when inert.
-    entered: Option<Instant>,
-    /// The encoded return value, with `ret` only (boxed: it is rare, and an inert call should
-    /// stay a few words that cost nothing to move).
-    result: Option<Box<Payload>>,
+    entered: Instant,
 }
 
 /// Writes ENTER for `site` and returns the open call; `encode` records the arguments and is only
@@ -43,7 +48,7 @@ pub fn enter<E: FnOnce(&mut ArgsEncoder<'_>)>(site: &'static CallSite, encode: E
     if dispatch::is_enabled() {
         begin(site, encode)
     } else {
-        Call::inert(site)
+        Call::INERT
     }
 }
 
@@ -52,17 +57,16 @@ pub fn enter<E: FnOnce(&mut ArgsEncoder<'_>)>(site: &'static CallSite, encode: E
 /// then inert.
 #[inline(never)]
 pub fn begin<E: FnOnce(&mut ArgsEncoder<'_>)>(site: &'static CallSite, encode: E) -> Call {
-    dispatch::with_local(|local, dispatch| {
+    let open = dispatch::with_local(|local, dispatch| {
         let resolution = site.resolve(dispatch)?;
         let id = local.next_id();
         let parent = local.current();
-        let args = if site.args.is_empty() {
-            Payload::new()
-        } else {
-            let mut encoder = ArgsEncoder::object(site, resolution, dispatch);
+        let mut args = Payload::new();
+        if !site.args.is_empty() {
+            let mut encoder = ArgsEncoder::object(&mut args, site, resolution, dispatch);
             encode(&mut encoder);
-            encoder.finish()
-        };
+            encoder.finish();
+        }
         let at = clock::now();
         dispatch.send(Record {
             event: Event::Enter,
@@ -74,34 +78,33 @@ pub fn begin<E: FnOnce(&mut ArgsEncoder<'_>)>(site: &'static CallSite, encode: E
             entered: at,
             payload: args,
         });
-        Some(Call {
+        Some(Open {
             site,
             id,
             parent,
-            entered: Some(at),
-            result: None,
+            entered: at,
         })
-    })
-    .unwrap_or_else(|| Call::inert(site))
+    });
+    // `Option<Open>` all the way: a `Call` wrapped in one more `Option` has its own tag, and
+    // unwrapping it was a misaligned copy that stalled on the store it read from.
+    Call { open }
 }
 
 impl Call {
+    /// A call that records nothing: tracing is off, or the site is filtered out.
+    pub const INERT: Self = Self { open: None };
+
+    /// The id of the open call, 0 when inert or closed.
     #[inline(always)]
-    fn inert(site: &'static CallSite) -> Self {
-        Self {
-            site,
-            id: 0,
-            parent: 0,
-            entered: None,
-            result: None,
-        }
+    fn id(&self) -> u64 {
+        self.open.as_ref().map_or(0, |open| open.id)
     }
 
     /// Runs a sync body as this call: it is the parent of calls made inside, and a panic
     /// unwinding out of it writes PANIC before it continues unchanged.
     #[inline(always)]
     pub fn run<R, F: FnOnce() -> R>(&mut self, body: F) -> R {
-        if self.id == 0 {
+        if self.open.is_none() {
             body()
         } else {
             self.run_traced(body)
@@ -110,7 +113,7 @@ impl Call {
 
     #[inline(never)]
     fn run_traced<R, F: FnOnce() -> R>(&mut self, body: F) -> R {
-        let previous = dispatch::swap_current(self.id);
+        let previous = dispatch::swap_current(self.id());
         let outcome = panic::catch_unwind(AssertUnwindSafe(body));
         dispatch::swap_current(previous);
         match outcome {
@@ -136,32 +139,31 @@ impl Call {
         }
     }
 
-    /// Records the return value for `ret`; `encode` runs only when the call is traced.
+    /// Encodes the return value for `ret`; `encode` runs only when the call is traced.
     #[inline]
-    pub fn record_result(&mut self, encode: impl FnOnce(&mut ArgsEncoder<'_>)) {
-        if self.id == 0 {
-            return;
-        }
-        self.result = dispatch::with_local(|_, dispatch| {
-            let mut encoder = ArgsEncoder::value(self.site, dispatch);
+    pub fn encode_result(&self, encode: impl FnOnce(&mut ArgsEncoder<'_>)) -> Option<Payload> {
+        let open = self.open.as_ref()?;
+        dispatch::with_local(|_, dispatch| {
+            let mut result = Payload::new();
+            let mut encoder = ArgsEncoder::value(&mut result, open.site, dispatch);
             encode(&mut encoder);
-            Some(Box::new(encoder.finish()))
-        });
+            encoder.finish();
+            Some(result)
+        })
     }
 
-    /// Closes the call with EXIT.
+    /// Closes the call with EXIT and, with `ret`, the encoded return value.
     #[inline(always)]
-    pub fn exit(&mut self) {
-        if self.id != 0 {
-            let result = self.result.take().map(|boxed| *boxed).unwrap_or_default();
-            self.close(Event::Exit, result);
+    pub fn exit(&mut self, result: Option<Payload>) {
+        if self.open.is_some() {
+            self.close(Event::Exit, result.unwrap_or_default());
         }
     }
 
     /// Closes the call with EXCEPTION; `message` is only built when the call is traced.
     #[inline(always)]
     pub fn exception(&mut self, message: impl FnOnce() -> String) {
-        if self.id != 0 {
+        if self.open.is_some() {
             self.close(Event::Exception, record::escaped(message().as_bytes()));
         }
     }
@@ -172,10 +174,16 @@ impl Call {
     }
 
     fn close(&mut self, event: Event, payload: Payload) {
-        let (site, id, parent) = (self.site, self.id, self.parent);
-        self.id = 0;
+        let Some(Open {
+            site,
+            id,
+            parent,
+            entered,
+        }) = self.open.take()
+        else {
+            return;
+        };
         let at = clock::now();
-        let entered = self.entered.unwrap_or(at);
         let record = |thread| Record {
             event,
             site,
@@ -212,7 +220,7 @@ fn send_closing(record: impl FnOnce(ThreadLabel) -> Record) {
 impl Drop for Call {
     #[inline(always)]
     fn drop(&mut self) {
-        if self.id != 0 {
+        if self.open.is_some() {
             self.close_cold(Event::Cancel, Payload::new());
         }
     }
@@ -247,11 +255,11 @@ impl<F: Future, C: FnOnce(&F::Output, &mut Call)> Future for Instrumented<F, C> 
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let poll = if this.call.id == 0 {
-            this.future.poll(cx)
-        } else {
-            poll_traced(this.call, this.future, cx)
-        };
+        if this.call.open.is_none() {
+            // Inert: nothing to record, and a disabled traced future costs one branch per poll.
+            return this.future.poll(cx);
+        }
+        let poll = poll_traced(this.call, this.future, cx);
         if let Poll::Ready(value) = &poll
             && let Some(close) = this.close.take()
         {
@@ -267,7 +275,7 @@ fn poll_traced<F: Future>(
     future: Pin<&mut F>,
     cx: &mut Context<'_>,
 ) -> Poll<F::Output> {
-    let previous = dispatch::swap_current(call.id);
+    let previous = dispatch::swap_current(call.id());
     let outcome = panic::catch_unwind(AssertUnwindSafe(|| future.poll(cx)));
     dispatch::swap_current(previous);
     match outcome {

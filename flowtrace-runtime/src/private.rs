@@ -13,6 +13,7 @@ use serde::Serialize;
 
 pub use crate::args::ArgsEncoder;
 pub use crate::call::{Call, Instrumented, begin, enter};
+pub use crate::record::Payload;
 
 /// Whether tracing is on: the only work a traced function does before its body when it is off.
 #[inline(always)]
@@ -74,14 +75,14 @@ impl<T: ?Sized> EncodeTypeName for Wrap<'_, T> {
 /// A `Result` whose error implements `Display`: `Err` closes with EXCEPTION and that message.
 pub trait OutcomeDisplay {
     /// Closes `call` according to the returned value.
-    fn __flowtrace_close(&self, call: &mut Call);
+    fn __flowtrace_close(&self, call: &mut Call, result: Option<Payload>);
 }
 
 impl<T, E: Display> OutcomeDisplay for &&&Wrap<'_, Result<T, E>> {
     #[inline]
-    fn __flowtrace_close(&self, call: &mut Call) {
+    fn __flowtrace_close(&self, call: &mut Call, result: Option<Payload>) {
         match self.0 {
-            Ok(_) => call.exit(),
+            Ok(_) => call.exit(result),
             Err(error) => call.exception(|| error.to_string()),
         }
     }
@@ -90,14 +91,14 @@ impl<T, E: Display> OutcomeDisplay for &&&Wrap<'_, Result<T, E>> {
 /// A `Result` whose error implements only `Debug`.
 pub trait OutcomeDebug {
     /// Closes `call` according to the returned value.
-    fn __flowtrace_close(&self, call: &mut Call);
+    fn __flowtrace_close(&self, call: &mut Call, result: Option<Payload>);
 }
 
 impl<T, E: Debug> OutcomeDebug for &&Wrap<'_, Result<T, E>> {
     #[inline]
-    fn __flowtrace_close(&self, call: &mut Call) {
+    fn __flowtrace_close(&self, call: &mut Call, result: Option<Payload>) {
         match self.0 {
-            Ok(_) => call.exit(),
+            Ok(_) => call.exit(result),
             Err(error) => call.exception(|| format!("{error:?}")),
         }
     }
@@ -106,14 +107,14 @@ impl<T, E: Debug> OutcomeDebug for &&Wrap<'_, Result<T, E>> {
 /// A `Result` whose error can only be named by its type.
 pub trait OutcomeOpaque {
     /// Closes `call` according to the returned value.
-    fn __flowtrace_close(&self, call: &mut Call);
+    fn __flowtrace_close(&self, call: &mut Call, result: Option<Payload>);
 }
 
 impl<T, E> OutcomeOpaque for &Wrap<'_, Result<T, E>> {
     #[inline]
-    fn __flowtrace_close(&self, call: &mut Call) {
+    fn __flowtrace_close(&self, call: &mut Call, result: Option<Payload>) {
         match self.0 {
-            Ok(_) => call.exit(),
+            Ok(_) => call.exit(result),
             Err(_) => call.exception(|| format!("<{}>", std::any::type_name::<E>())),
         }
     }
@@ -122,12 +123,12 @@ impl<T, E> OutcomeOpaque for &Wrap<'_, Result<T, E>> {
 /// Anything that is not a `Result`: always EXIT.
 pub trait OutcomeValue {
     /// Closes `call` with EXIT.
-    fn __flowtrace_close(&self, call: &mut Call);
+    fn __flowtrace_close(&self, call: &mut Call, result: Option<Payload>);
 }
 
 impl<T: ?Sized> OutcomeValue for Wrap<'_, T> {
     #[inline]
-    fn __flowtrace_close(&self, call: &mut Call) {
-        call.exit();
+    fn __flowtrace_close(&self, call: &mut Call, result: Option<Payload>) {
+        call.exit(result);
     }
 }

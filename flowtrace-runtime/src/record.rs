@@ -16,7 +16,7 @@ use crate::thread_label::ThreadLabel;
 /// Encoded args, result or message, already escaped for the inside of a JSON string. Small ones
 /// live inside the record: a heap buffer allocated on the caller's thread and freed on the
 /// writer's costs more than the rest of the record.
-pub(crate) type Payload = SmallVec<[u8; 48]>;
+pub type Payload = SmallVec<[u8; 48]>;
 
 /// `text` as a payload: escaped for the inside of a JSON string.
 pub(crate) fn escaped(text: &[u8]) -> Payload {
@@ -157,7 +157,7 @@ mod tests {
         "app::hello",
         "src/hello.rs",
         7,
-        &[ArgSpec::new("name", ",\"name\":", false)],
+        &[ArgSpec::new("name", ",\\\"name\\\":", false)],
         0,
     );
 

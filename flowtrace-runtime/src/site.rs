@@ -15,14 +15,15 @@ use crate::dispatch::Dispatch;
 #[derive(Debug)]
 pub struct ArgSpec {
     pub(crate) name: &'static str,
-    /// `,"name":` — what the args object gets before the value (without the comma when first).
+    /// `,\"name\":` — what the args text gets before the value (without the comma when first),
+    /// escaped like all of it.
     pub(crate) key: &'static str,
     pub(crate) always_redact: bool,
 }
 
 impl ArgSpec {
-    /// An argument named `name`, written as `key` (`,"name":`, spelled out by the macro so that
-    /// the hot path copies it in one piece); `always_redact` is set by the `redact(...)` option.
+    /// An argument named `name`, written as `key` (`,\"name\":`, spelled out by the macro,
+    /// escaped, so that the hot path copies it in one piece); `always_redact` is set by the `redact(...)` option.
     pub const fn new(name: &'static str, key: &'static str, always_redact: bool) -> Self {
         Self {
             name,

@@ -215,6 +215,12 @@ fn long_args(text: &str, list: Vec<u32>, short: &str) -> usize {
     text.len() + list.len() + short.len()
 }
 
+/// Quotes and backslashes are escaped twice in the file; the limit counts characters of the value.
+#[flowtrace(max_arg_length = 5)]
+fn quoted(fits: &str, cut: &str) -> usize {
+    fits.len() + cut.len()
+}
+
 #[flowtrace]
 fn default_limit(text: String) -> usize {
     text.len()
@@ -228,6 +234,7 @@ fn long_values_are_cut_with_an_ellipsis() {
         || {
             long_args("abcdefgh", vec![1, 2, 3, 4], "abcde");
             default_limit("0123456789".to_owned());
+            quoted("a\"b\\c", "\"ab\"\\cdefg");
         },
     );
     assert_eq!(
@@ -235,6 +242,10 @@ fn long_values_are_cut_with_an_ellipsis() {
         serde_json::json!({"text": "abcde…", "list": "[1,2,…", "short": "abcde"})
     );
     assert_eq!(args(&records[2]), serde_json::json!({"text": "01234567…"}));
+    assert_eq!(
+        args(&records[4]),
+        serde_json::json!({"fits": "a\"b\\c", "cut": "\"ab\"\\…"})
+    );
 }
 
 #[derive(Debug)]
