@@ -61,12 +61,15 @@ pub fn begin<E: FnOnce(&mut ArgsEncoder<'_>)>(site: &'static CallSite, encode: E
         let resolution = site.resolve(dispatch)?;
         let id = local.next_id();
         let parent = local.current();
-        let mut args = Payload::new();
-        if !site.args.is_empty() {
-            let mut encoder = ArgsEncoder::object(&mut args, site, resolution, dispatch);
-            encode(&mut encoder);
-            encoder.finish();
-        }
+        let args = if site.args.is_empty() {
+            Payload::new()
+        } else {
+            local.with_buffer(|buffer| {
+                let mut encoder = ArgsEncoder::object(buffer, site, resolution, dispatch);
+                encode(&mut encoder);
+                encoder.finish()
+            })
+        };
         let at = clock::now();
         dispatch.send(Record {
             event: Event::Enter,
@@ -143,12 +146,12 @@ impl Call {
     #[inline]
     pub fn encode_result(&self, encode: impl FnOnce(&mut ArgsEncoder<'_>)) -> Option<Payload> {
         let open = self.open.as_ref()?;
-        dispatch::with_local(|_, dispatch| {
-            let mut result = Payload::new();
-            let mut encoder = ArgsEncoder::value(&mut result, open.site, dispatch);
-            encode(&mut encoder);
-            encoder.finish();
-            Some(result)
+        dispatch::with_local(|local, dispatch| {
+            Some(local.with_buffer(|buffer| {
+                let mut encoder = ArgsEncoder::value(buffer, open.site, dispatch);
+                encode(&mut encoder);
+                encoder.finish()
+            }))
         })
     }
 

@@ -70,7 +70,13 @@ pub(crate) struct Local {
     current: Cell<u64>,
     next_id: Cell<u64>,
     id_limit: Cell<u64>,
+    /// Reused for encoding arguments; taken out while in use, because encoding runs the
+    /// user's `Serialize`/`Debug` code, which may itself call traced functions.
+    buffer: Cell<Vec<u8>>,
 }
+
+/// A buffer grown past this by one huge argument is not kept for the thread's later calls.
+const KEPT_BUFFER_BYTES: usize = 64 * 1024;
 
 thread_local! {
     static LOCAL: Local = const {
@@ -80,6 +86,7 @@ thread_local! {
             current: Cell::new(0),
             next_id: Cell::new(0),
             id_limit: Cell::new(0),
+            buffer: Cell::new(Vec::new()),
         }
     };
 }
@@ -142,6 +149,18 @@ impl Local {
         self.next_id.set(start + 1);
         self.id_limit.set(start + ID_BLOCK);
         start
+    }
+
+    /// Runs `f` with this thread's encoding buffer, empty.
+    #[inline]
+    pub(crate) fn with_buffer<R>(&self, f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
+        let mut buffer = self.buffer.take();
+        let result = f(&mut buffer);
+        if buffer.capacity() <= KEPT_BUFFER_BYTES {
+            buffer.clear();
+            self.buffer.set(buffer);
+        }
+        result
     }
 
     #[inline]

@@ -225,6 +225,31 @@ mod tests {
     }
 
     #[test]
+    fn lines_follow_each_other_in_one_buffer_whatever_their_sizes() {
+        let mut unnamed = record(Event::Exception, Some(&"x".repeat(5000)));
+        unnamed.thread = ThreadLabel::Unnamed(u64::MAX);
+        let records = [
+            record(Event::Enter, None),
+            unnamed,
+            record(Event::Exit, None),
+        ];
+        let mut out = Vec::new();
+        let mut stamp = Stamp::default();
+        for record in &records {
+            encode(record, &mut stamp, &mut out);
+        }
+        let text = String::from_utf8(out).expect("utf-8");
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 3);
+        assert_eq!(lines[0], line(&records[0]).trim_end());
+        assert!(lines[0].contains("\"args\":\"{}\""), "{}", lines[0]);
+        let parsed: serde_json::Value = serde_json::from_str(lines[1]).expect("valid JSON");
+        assert_eq!(parsed["thread"], format!("ThreadId({})", u64::MAX));
+        assert_eq!(parsed["error"].as_str().map(str::len), Some(5000));
+        assert_eq!(lines[2], line(&records[2]).trim_end());
+    }
+
+    #[test]
     fn dropped_line() {
         let mut out = Vec::new();
         encode_dropped(2_000_000, 9, &mut out);
