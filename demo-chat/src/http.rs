@@ -90,6 +90,7 @@ async fn delete_room(
 ) -> Result<Json<Value>, AppError> {
     validate_id("room_id", &room_id).map_err(AppError::InvalidInput)?;
     state.rooms().delete(&room_id)?;
+    state.release_freed_memory();
     Ok(Json(
         json!({ "message": "Room deleted successfully", "room_id": room_id }),
     ))

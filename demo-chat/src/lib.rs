@@ -32,6 +32,7 @@ pub mod config;
 mod connection;
 mod error;
 mod http;
+mod memory;
 mod protocol;
 mod rate_limit;
 mod room;
@@ -84,13 +85,24 @@ impl AppState {
     }
 
     /// A token that keeps [`AppState::connections_closed`] pending while it lives.
-    pub(crate) fn connection_token(&self) -> tokio::sync::watch::Receiver<()> {
-        self.shared.connections.subscribe()
+    pub(crate) fn connection_token(&self) -> ConnectionToken {
+        ConnectionToken {
+            live: Some(self.shared.connections.subscribe()),
+            state: self.clone(),
+        }
     }
 
     /// Number of WebSocket connections currently open.
     pub fn connection_count(&self) -> usize {
         self.shared.connections.receiver_count()
+    }
+
+    /// Lets the allocator give freed memory back to the system, off the async workers (after a
+    /// room is deleted, or when the last connection has gone).
+    pub(crate) fn release_freed_memory(&self) {
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn_blocking(memory::release_freed);
+        }
     }
 
     /// Closes every WebSocket with 1001 and refuses new ones; HTTP keeps working.
@@ -101,6 +113,23 @@ impl AppState {
     /// Resolves once every WebSocket connection has ended.
     pub async fn connections_closed(&self) {
         self.shared.connections.closed().await;
+    }
+}
+
+/// Held by a live WebSocket connection; the last one to go lets the allocator give memory back.
+pub(crate) struct ConnectionToken {
+    live: Option<tokio::sync::watch::Receiver<()>>,
+    state: AppState,
+}
+
+impl Drop for ConnectionToken {
+    fn drop(&mut self) {
+        drop(self.live.take());
+        // Two connections ending together may both see zero: trimming twice is harmless, and
+        // the one that ends last always sees it.
+        if self.state.connection_count() == 0 {
+            self.state.release_freed_memory();
+        }
     }
 }
 

@@ -59,13 +59,16 @@ pub(crate) async fn connections(traced: bool, clients: usize, rooms: usize) -> R
     Ok(())
 }
 
+/// The rooms the churn clients spread over.
+const CHURN_ROOMS: usize = 4;
+
 /// Runs `cycles` rounds of `per_cycle` clients that join, send one message and drop their TCP
 /// connection without a close frame.
 pub(crate) async fn churn(traced: bool, cycles: usize, per_cycle: usize) -> Result<(), String> {
     let server = Server::start(traced, 256)?;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let baseline = server.rss_kib();
-    let mut after_first = 0;
+    let baseline = Memory::of(&server);
+    let mut after_first = baseline;
     let mut peak = 0;
     for cycle in 0..cycles {
         let clients: Vec<_> = stream::iter(0..per_cycle)
@@ -73,7 +76,7 @@ pub(crate) async fn churn(traced: bool, cycles: usize, per_cycle: usize) -> Resu
                 let server = &server;
                 async move {
                     let mut ws = server
-                        .connect(&format!("churn{}", i % 4), &format!("u{i}"))
+                        .connect(&format!("churn{}", i % CHURN_ROOMS), &format!("u{i}"))
                         .await?;
                     let text = format!(r#"{{"type":"message","text":"cycle {cycle} client {i}"}}"#);
                     ws.send(Message::text(text))
@@ -92,11 +95,11 @@ pub(crate) async fn churn(traced: bool, cycles: usize, per_cycle: usize) -> Resu
         drop(clients); // TCP closes, no close frame
         server.wait_connections(0).await?;
         if cycle == 0 {
-            after_first = server.rss_kib();
+            after_first = Memory::of(&server);
         }
     }
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let end = server.rss_kib();
+    let end = Memory::of(&server);
     let rooms = server.get("/rooms").await?;
     let participants: u64 = rooms["rooms"]
         .as_array()
@@ -112,10 +115,42 @@ pub(crate) async fn churn(traced: bool, cycles: usize, per_cycle: usize) -> Resu
     );
     println!("  participants left in all rooms: {participants} (expected 0)");
     println!(
-        "  server RSS: {baseline} KiB idle, {after_first} KiB after cycle 1, peak {peak} KiB, {end} KiB at the end"
+        "  server RSS: {baseline} idle, {after_first} after cycle 1, peak {peak} KiB, {end} at the end"
+    );
+    // What is left above idle is mostly the history the churn wrote (100 messages in each of
+    // its rooms, spread over many pages): deleting those rooms shows it.
+    for room in 0..CHURN_ROOMS {
+        server.delete(&format!("/rooms/churn{room}")).await?;
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    println!(
+        "  server RSS after deleting the churn rooms: {}",
+        Memory::of(&server)
     );
     server.stop();
     Ok(())
+}
+
+/// The server's resident memory, whole and anonymous (heap and stacks, without mapped code).
+#[derive(Clone, Copy)]
+struct Memory {
+    rss: u64,
+    anon: u64,
+}
+
+impl Memory {
+    fn of(server: &Server) -> Self {
+        Self {
+            rss: server.rss_kib(),
+            anon: server.rss_anon_kib(),
+        }
+    }
+}
+
+impl std::fmt::Display for Memory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} KiB (anon {} KiB)", self.rss, self.anon)
+    }
 }
 
 pub(crate) fn on_off(traced: bool) -> &'static str {

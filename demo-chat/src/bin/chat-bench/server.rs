@@ -57,12 +57,22 @@ impl Server {
 
     /// Resident set size in KiB.
     pub(crate) fn rss_kib(&self) -> u64 {
+        self.status_kib("VmRSS:")
+    }
+
+    /// The anonymous part of the resident set (heap, stacks), in KiB: without the pages of the
+    /// binary and libraries, which are mapped in as code paths first run.
+    pub(crate) fn rss_anon_kib(&self) -> u64 {
+        self.status_kib("RssAnon:")
+    }
+
+    fn status_kib(&self, key: &str) -> u64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()));
         status
             .ok()
             .and_then(|s| {
                 s.lines()
-                    .find_map(|l| l.strip_prefix("VmRSS:"))
+                    .find_map(|l| l.strip_prefix(key))
                     .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
             })
             .unwrap_or(0)
@@ -99,10 +109,19 @@ impl Server {
 
     /// `GET path` as JSON.
     pub(crate) async fn get(&self, path: &str) -> Result<Value, String> {
+        self.request("GET", path).await
+    }
+
+    /// `DELETE path`, its answer as JSON.
+    pub(crate) async fn delete(&self, path: &str) -> Result<Value, String> {
+        self.request("DELETE", path).await
+    }
+
+    async fn request(&self, method: &str, path: &str) -> Result<Value, String> {
         let mut tcp = TcpStream::connect(self.addr)
             .await
             .map_err(|e| e.to_string())?;
-        let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        let request = format!("{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
         tcp.write_all(request.as_bytes())
             .await
             .map_err(|e| e.to_string())?;
