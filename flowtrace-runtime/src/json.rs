@@ -82,17 +82,22 @@ static ESCAPE: [u8; 256] = {
 #[inline]
 fn write_escape(out: &mut impl Sink, byte: u8, escape: u8) {
     if escape == b'u' {
-        out.push_bytes(&[
-            b'\\',
-            b'u',
-            b'0',
-            b'0',
-            HEX[usize::from(byte >> 4)],
-            HEX[usize::from(byte & 0xf)],
-        ]);
+        out.push_bytes(&unicode_escape(byte));
     } else {
         out.push_bytes(&[b'\\', escape]);
     }
+}
+
+/// `\u00XX` for a control character.
+fn unicode_escape(byte: u8) -> [u8; 6] {
+    [
+        b'\\',
+        b'u',
+        b'0',
+        b'0',
+        HEX[usize::from(byte >> 4)],
+        HEX[usize::from(byte & 0xf)],
+    ]
 }
 
 /// A `serde_json` formatter whose output is already escaped for the inside of a JSON string:
@@ -132,15 +137,8 @@ impl serde_json::ser::Formatter for InString {
             CharEscape::CarriageReturn => b"\\\\r",
             CharEscape::Tab => b"\\\\t",
             CharEscape::AsciiControl(byte) => {
-                return writer.write_all(&[
-                    b'\\',
-                    b'\\',
-                    b'u',
-                    b'0',
-                    b'0',
-                    HEX[usize::from(byte >> 4)],
-                    HEX[usize::from(byte & 0xf)],
-                ]);
+                writer.write_all(b"\\")?;
+                return writer.write_all(&unicode_escape(byte));
             }
         };
         writer.write_all(escape)
