@@ -75,61 +75,100 @@ pub(crate) enum Message {
     Shutdown,
 }
 
-/// Room for every part of a line but the escaped payload and unusually long names.
-const LINE_BYTES: usize = 320;
+/// Room for every part of a line but its variable texts (thread, names, payload).
+const FIXED_LINE_BYTES: usize = 320;
 
-/// Appends `record` as one JSON line, keys in the order of the record format; `stamp` carries
-/// the formatted time from one line to the next.
+/// The most bytes the line of `record` can take.
+#[inline]
+pub(crate) fn line_bound(record: &Record) -> usize {
+    FIXED_LINE_BYTES
+        + record.thread.json_len_bound()
+        + record.site.names_json().len()
+        + record.payload.len()
+}
+
+/// Appends `record` as one JSON line; see [`encode_into`].
 pub(crate) fn encode(record: &Record, stamp: &mut Stamp, out: &mut Vec<u8>) {
-    // One reservation for the whole line, so the appends below only copy.
-    out.reserve(LINE_BYTES + 2 * record.payload.len());
+    let start = out.len();
+    out.resize(start + line_bound(record), 0);
+    let len = encode_into(record, stamp, &mut out[start..]);
+    out.truncate(start + len);
+}
+
+/// Writes `record` as one JSON line, keys in the order of the record format, at the start of
+/// `out`, which holds at least [`line_bound`] bytes; returns the line's length. `stamp`
+/// carries the formatted time from one line to the next.
+///
+/// The writer encodes straight into its batch buffer, which stays allocated and initialised
+/// between batches: appending piece by piece to a `Vec` checked its capacity and called
+/// `memcpy` for every piece, while here the many constant pieces compile to plain stores.
+pub(crate) fn encode_into(record: &Record, stamp: &mut Stamp, out: &mut [u8]) -> usize {
     stamp.set(clock::epoch_micros(record.at));
     let mut number = itoa::Buffer::new();
-    out.extend_from_slice(b"{\"timestamp\":");
-    out.extend_from_slice(stamp.millis());
-    out.extend_from_slice(b",\"event\":\"");
-    out.extend_from_slice(record.event.as_str().as_bytes());
-    out.extend_from_slice(b"\",\"thread\":");
-    record.thread.write_json(out);
-    out.push(b',');
-    out.extend_from_slice(record.site.names_json());
+    let mut line = Line { out, at: 0 };
+    line.put(b"{\"timestamp\":");
+    line.put(stamp.millis());
+    line.put(b",\"event\":\"");
+    line.put(record.event.as_str().as_bytes());
+    line.put(b"\",\"thread\":");
+    match record.thread {
+        ThreadLabel::Named(json) => line.put(json.as_bytes()),
+        ThreadLabel::Unnamed(thread) => {
+            line.put(b"\"ThreadId(");
+            line.put(number.format(thread).as_bytes());
+            line.put(b")\"");
+        }
+    }
+    line.put(b",");
+    line.put(record.site.names_json());
     if record.event == Event::Enter {
-        out.extend_from_slice(b",\"args\":");
+        line.put(b",\"args\":\"");
         let args: &[u8] = &record.payload;
-        write_quoted(out, if args.is_empty() { b"{}" } else { args });
+        line.put(if args.is_empty() { b"{}" } else { args });
+        line.put(b"\"");
     } else {
-        out.extend_from_slice(b",\"durationMicros\":");
+        line.put(b",\"durationMicros\":");
         let duration = clock::micros_between(record.entered, record.at);
-        out.extend_from_slice(number.format(duration).as_bytes());
+        line.put(number.format(duration).as_bytes());
     }
-    out.extend_from_slice(b",\"id\":");
-    out.extend_from_slice(number.format(record.id).as_bytes());
+    line.put(b",\"id\":");
+    line.put(number.format(record.id).as_bytes());
     if record.parent != 0 {
-        out.extend_from_slice(b",\"parent\":");
-        out.extend_from_slice(number.format(record.parent).as_bytes());
+        line.put(b",\"parent\":");
+        line.put(number.format(record.parent).as_bytes());
     }
-    out.extend_from_slice(b",\"timestampMicros\":");
-    out.extend_from_slice(stamp.micros());
+    line.put(b",\"timestampMicros\":");
+    line.put(stamp.micros());
     match record.event {
         Event::Exit if !record.payload.is_empty() => {
-            out.extend_from_slice(b",\"result\":");
-            write_quoted(out, &record.payload);
+            line.put(b",\"result\":\"");
+            line.put(&record.payload);
+            line.put(b"\"");
         }
         Event::Exception | Event::Panic => {
-            out.extend_from_slice(b",\"error\":");
-            write_quoted(out, &record.payload);
+            line.put(b",\"error\":\"");
+            line.put(&record.payload);
+            line.put(b"\"");
         }
         _ => {}
     }
-    out.extend_from_slice(b"}\n");
+    line.put(b"}\n");
+    line.at
 }
 
-/// An already escaped payload between quotes.
-#[inline]
-fn write_quoted(out: &mut Vec<u8>, escaped: &[u8]) {
-    out.push(b'"');
-    out.extend_from_slice(escaped);
-    out.push(b'"');
+/// A line being written into a slice with room for it.
+struct Line<'a> {
+    out: &'a mut [u8],
+    at: usize,
+}
+
+impl Line<'_> {
+    #[inline(always)]
+    fn put(&mut self, bytes: &[u8]) {
+        let end = self.at + bytes.len();
+        self.out[self.at..end].copy_from_slice(bytes);
+        self.at = end;
+    }
 }
 
 /// Appends a `DROPPED` line for `count` records lost to a full channel.

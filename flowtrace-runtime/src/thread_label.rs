@@ -34,15 +34,12 @@ impl ThreadLabel {
         Self::Named(intern(name))
     }
 
-    /// Appends the label as a JSON string.
-    pub(crate) fn write_json(self, out: &mut Vec<u8>) {
+    /// At most how many bytes the label takes as JSON.
+    #[inline]
+    pub(crate) fn json_len_bound(self) -> usize {
         match self {
-            Self::Named(json) => out.extend_from_slice(json.as_bytes()),
-            Self::Unnamed(number) => {
-                out.extend_from_slice(b"\"ThreadId(");
-                out.extend_from_slice(itoa::Buffer::new().format(number).as_bytes());
-                out.extend_from_slice(b")\"");
-            }
+            Self::Named(json) => json.len(),
+            Self::Unnamed(_) => "\"ThreadId(18446744073709551615)\"".len(),
         }
     }
 }
@@ -77,10 +74,12 @@ fn thread_number(id: std::thread::ThreadId) -> u64 {
 mod tests {
     use super::*;
 
+    /// The label as the writer spells it (`record.rs` tests the line itself).
     fn json(label: ThreadLabel) -> String {
-        let mut out = Vec::new();
-        label.write_json(&mut out);
-        String::from_utf8(out).expect("utf-8")
+        match label {
+            ThreadLabel::Named(json) => json.to_owned(),
+            ThreadLabel::Unnamed(number) => format!("\"ThreadId({number})\""),
+        }
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::time::Duration;
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
 
 use crate::clock;
-use crate::record::{self, Message};
+use crate::record::{self, Message, Record};
 use crate::sink::Sink;
 use crate::stamp::Stamp;
 use crate::stats;
@@ -17,6 +17,10 @@ use crate::stats;
 /// A batch is written once it holds this many bytes, so memory stays bounded and `tail -f`
 /// sees progress even under a flood.
 const BATCH_BYTES: usize = 256 * 1024;
+/// The batch buffer: room for a full batch plus the lines that take it past `BATCH_BYTES`.
+/// A line that does not fit in what is left is written after the batch; one longer than the
+/// whole buffer gets a buffer of its own.
+const BUFFER_BYTES: usize = BATCH_BYTES + 64 * 1024;
 
 /// When a batch this large emptied the channel, the writer pauses before waiting for more.
 /// Under a steady flood a writer that keeps up would otherwise sit right behind the traced
@@ -44,7 +48,8 @@ pub(crate) fn spawn(
             Writer {
                 sink,
                 pending_dropped,
-                buffer: Vec::with_capacity(BATCH_BYTES + 4096),
+                buffer: vec![0; BUFFER_BYTES].into_boxed_slice(),
+                filled: 0,
                 batch_records: 0,
                 reported_error: false,
                 pause_when_busy: capacity >= PAUSE_MIN_CAPACITY,
@@ -58,7 +63,10 @@ pub(crate) fn spawn(
 struct Writer {
     sink: Sink,
     pending_dropped: Arc<AtomicU64>,
-    buffer: Vec<u8>,
+    /// Allocated and initialised once; lines are encoded straight into it.
+    buffer: Box<[u8]>,
+    /// How much of `buffer` the current batch fills.
+    filled: usize,
     batch_records: u64,
     reported_error: bool,
     pause_when_busy: bool,
@@ -77,7 +85,7 @@ impl Writer {
             self.note_dropped();
             let mut stop = self.take(first, &mut acks);
             let mut caught_up = false;
-            while !stop && self.buffer.len() < BATCH_BYTES {
+            while !stop && self.filled < BATCH_BYTES {
                 match receiver.try_recv() {
                     Ok(message) => stop = self.take(message, &mut acks),
                     Err(TryRecvError::Empty | TryRecvError::Disconnected) => {
@@ -108,8 +116,7 @@ impl Writer {
     fn take(&mut self, message: Message, acks: &mut Vec<Sender<()>>) -> bool {
         match message {
             Message::Record(record) => {
-                record::encode(&record, &mut self.stamp, &mut self.buffer);
-                self.batch_records += 1;
+                self.add_record(&record);
                 false
             }
             Message::Flush(ack) => {
@@ -127,33 +134,77 @@ impl Writer {
         }
         let count = self.pending_dropped.swap(0, Ordering::Relaxed);
         if count > 0 {
-            record::encode_dropped(clock::now_micros(), count, &mut self.buffer);
-            self.batch_records += 1;
+            let mut line = Vec::new();
+            record::encode_dropped(clock::now_micros(), count, &mut line);
+            self.add_line(&line);
         }
     }
 
-    fn write_out(&mut self, acks: &mut Vec<Sender<()>>) {
-        if !self.buffer.is_empty() {
-            match self.sink.write_batch(&self.buffer) {
-                Ok(()) => stats::add(&stats::COUNTERS.written, self.batch_records),
-                Err(error) => {
-                    stats::add(&stats::COUNTERS.write_errors, 1);
-                    stats::add(&stats::COUNTERS.lost, self.batch_records);
-                    if !self.reported_error {
-                        self.reported_error = true;
-                        eprintln!(
-                            "flowtrace: cannot write to {}: {error}; the program goes on, and \
-                             lost records are counted in flowtrace_runtime::stats()",
-                            self.sink.describe()
-                        );
-                    }
-                }
-            }
-            self.buffer.clear();
-            self.batch_records = 0;
+    fn add_record(&mut self, record: &Record) {
+        let bound = record::line_bound(record);
+        if self.filled + bound > self.buffer.len() {
+            self.write_batch();
         }
+        if bound > self.buffer.len() {
+            let mut line = Vec::new();
+            record::encode(record, &mut self.stamp, &mut line);
+            self.add_line(&line);
+            return;
+        }
+        let len = record::encode_into(record, &mut self.stamp, &mut self.buffer[self.filled..]);
+        self.filled += len;
+        self.batch_records += 1;
+    }
+
+    /// Adds a line encoded elsewhere (rare: `DROPPED`, or a record longer than the buffer).
+    fn add_line(&mut self, line: &[u8]) {
+        if self.filled + line.len() > self.buffer.len() {
+            self.write_batch();
+        }
+        if line.len() > self.buffer.len() {
+            self.batch_records += 1;
+            self.write(line);
+            return;
+        }
+        self.buffer[self.filled..self.filled + line.len()].copy_from_slice(line);
+        self.filled += line.len();
+        self.batch_records += 1;
+    }
+
+    /// Writes the batch and acknowledges the flushes received up to now.
+    fn write_out(&mut self, acks: &mut Vec<Sender<()>>) {
+        self.write_batch();
         for ack in acks.drain(..) {
             let _ = ack.send(());
         }
+    }
+
+    fn write_batch(&mut self) {
+        if self.filled > 0 {
+            let filled = std::mem::take(&mut self.filled);
+            let batch = std::mem::take(&mut self.buffer);
+            self.write(&batch[..filled]);
+            self.buffer = batch;
+        }
+    }
+
+    /// Writes whole lines, counting the records they hold as written or lost.
+    fn write(&mut self, lines: &[u8]) {
+        match self.sink.write_batch(lines) {
+            Ok(()) => stats::add(&stats::COUNTERS.written, self.batch_records),
+            Err(error) => {
+                stats::add(&stats::COUNTERS.write_errors, 1);
+                stats::add(&stats::COUNTERS.lost, self.batch_records);
+                if !self.reported_error {
+                    self.reported_error = true;
+                    eprintln!(
+                        "flowtrace: cannot write to {}: {error}; the program goes on, and \
+                         lost records are counted in flowtrace_runtime::stats()",
+                        self.sink.describe()
+                    );
+                }
+            }
+        }
+        self.batch_records = 0;
     }
 }

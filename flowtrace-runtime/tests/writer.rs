@@ -42,6 +42,47 @@ fn dropping_the_guard_writes_every_record_to_the_file() {
     assert_well_formed(&records);
 }
 
+#[flowtrace(max_arg_length = 1_000_000)]
+fn big(text: &str) -> usize {
+    text.len()
+}
+
+#[test]
+#[serial]
+fn lines_of_any_size_keep_their_order_across_batches() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("trace.jsonl");
+    let guard = Config::new().file(&path).init().expect("init");
+    // Small lines fill most of a batch, then lines that do not fit what is left, then one
+    // longer than the writer's whole buffer.
+    let sizes = [10, 200_000, 30, 300_000, 700_000, 5];
+    for (n, size) in sizes.iter().enumerate() {
+        for i in 0..1000 {
+            work(i + n as u64 * 1000);
+        }
+        big(&"x".repeat(*size));
+    }
+    drop(guard);
+    let records: Vec<serde_json::Value> = lines(&path)
+        .iter()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect();
+    assert_eq!(records.len(), sizes.len() * 2002);
+    assert_well_formed(&records);
+    let big_args: Vec<usize> = records
+        .iter()
+        .filter(|r| r["function"] == "big" && r["event"] == "ENTER")
+        .map(|r| common::args(r)["text"].as_str().map_or(0, str::len))
+        .collect();
+    assert_eq!(big_args, sizes);
+    let works: Vec<u64> = records
+        .iter()
+        .filter(|r| r["function"] == "work" && r["event"] == "ENTER")
+        .filter_map(|r| common::args(r)["n"].as_u64())
+        .collect();
+    assert_eq!(works, (0..6000).collect::<Vec<u64>>());
+}
+
 #[test]
 #[serial]
 fn flush_makes_records_visible_while_tracing_goes_on() {
