@@ -76,5 +76,31 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if lines != 2 * calls || stats.lost != 0 || stats.dropped != 0 {
         return Err("records were lost".into());
     }
+    flush_latency(dir.path())
+}
+
+/// How long `flush()` takes after a burst of 100 calls: what a program pays to make sure its
+/// latest records are on disk (the writer is often in its busy pause right then).
+fn flush_latency(dir: &std::path::Path) -> Result<(), Box<dyn std::error::Error>> {
+    const ROUNDS: usize = 300;
+    const BURST: u64 = 100;
+    let guard = Config::new().file(dir.join("flush.jsonl")).init()?;
+    let mut micros = Vec::with_capacity(ROUNDS);
+    for round in 0..ROUNDS as u64 {
+        for n in 0..BURST {
+            black_box(work(black_box("alpha"), round * BURST + n));
+        }
+        let start = Instant::now();
+        guard.flush()?;
+        micros.push(start.elapsed().as_micros());
+    }
+    micros.sort_unstable();
+    let at = |share: f64| micros[((ROUNDS - 1) as f64 * share) as usize];
+    println!(
+        "flush after {BURST} calls: p50 {} us, p99 {} us, max {} us ({ROUNDS} rounds)",
+        at(0.5),
+        at(0.99),
+        at(1.0)
+    );
     Ok(())
 }

@@ -48,6 +48,8 @@ const ID_BLOCK: u64 = 1024;
 pub(crate) struct Dispatch {
     pub(crate) generation: u64,
     sender: Sender<Message>,
+    /// To wake the writer from its pause when someone waits for it (flush, shutdown).
+    writer: std::thread::Thread,
     overflow: Overflow,
     pending_dropped: Arc<AtomicU64>,
     pub(crate) filter: ModuleFilter,
@@ -276,6 +278,7 @@ fn start_locked(active: &mut Option<Active>, config: Config) -> Result<(), Error
         dispatch: Arc::new(Dispatch {
             generation,
             sender,
+            writer: writer.thread().clone(),
             overflow: config.overflow,
             pending_dropped,
             filter: ModuleFilter::new(config.include_modules, config.exclude_modules),
@@ -314,7 +317,7 @@ pub(crate) fn try_flush(timeout: Duration) {
 fn flush_dispatch(dispatch: &Dispatch, timeout: Duration) -> Result<(), Error> {
     let (ack, acked) = crossbeam_channel::bounded(1);
     match dispatch.sender.send_timeout(Message::Flush(ack), timeout) {
-        Ok(()) => {}
+        Ok(()) => dispatch.writer.unpark(),
         Err(SendTimeoutError::Disconnected(_)) => return Ok(()),
         Err(SendTimeoutError::Timeout(_)) => return Err(Error::Timeout(timeout)),
     }
@@ -338,6 +341,7 @@ pub(crate) fn shutdown() {
         .dispatch
         .sender
         .send_timeout(Message::Shutdown, timeout)
+        .inspect(|()| active.dispatch.writer.unpark())
         .is_ok()
         && active.done.recv_timeout(timeout).is_ok();
     if stopped {

@@ -28,7 +28,7 @@ const BUFFER_BYTES: usize = BATCH_BYTES + 64 * 1024;
 /// which measured as a third of a traced call's cost. During the pause the traced threads send
 /// uncontended and the next batch builds up (the channel holds far more than a pause's worth).
 /// Light traffic never triggers it: an idle writer is simply parked, and `tail -f` lags by at
-/// most the pause.
+/// most the pause. `flush()` and shutdown cut the pause short.
 const BUSY_BATCH_RECORDS: u64 = 64;
 const BUSY_PAUSE: Duration = Duration::from_millis(1);
 /// Channels smaller than this are not worth pausing for: they would fill during the pause.
@@ -107,7 +107,8 @@ impl Writer {
                 return;
             }
             if busy && self.pause_when_busy {
-                thread::sleep(BUSY_PAUSE);
+                // Parked rather than asleep: a flush or a shutdown unparks it at once.
+                thread::park_timeout(BUSY_PAUSE);
             }
         }
     }
