@@ -162,14 +162,13 @@ impl Writer {
         if self.filled + line.len() > self.buffer.len() {
             self.write_batch();
         }
+        self.batch_records += 1;
         if line.len() > self.buffer.len() {
-            self.batch_records += 1;
             self.write(line);
             return;
         }
         self.buffer[self.filled..self.filled + line.len()].copy_from_slice(line);
         self.filled += line.len();
-        self.batch_records += 1;
     }
 
     /// Writes the batch and acknowledges the flushes received up to now.
