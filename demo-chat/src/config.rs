@@ -53,6 +53,16 @@ impl Default for Limits {
     }
 }
 
+impl Limits {
+    /// The most bytes a frame the server sends can take: a full `history`, every message at
+    /// `max_text_chars` characters that each escape to six bytes (`\u001f`), and two ids of
+    /// the longest valid length.
+    pub fn largest_outgoing_frame_bytes(&self) -> usize {
+        let fixed = 2 * crate::protocol::MAX_ID_LEN + 256; // keys, ids, timestamp, separators
+        self.history_len * (6 * self.max_text_chars + fixed) + fixed
+    }
+}
+
 /// `demo-chat`'s command line.
 #[derive(Debug, Parser)]
 #[command(
@@ -102,8 +112,10 @@ impl Cli {
         if !(self.burst.is_finite() && self.burst >= 1.0) {
             return Err(format!("--burst must be at least 1, got {}", self.burst));
         }
-        if self.queue == 0 {
-            return Err("--queue must be at least 1".to_owned());
+        // A newcomer's first two frames, its history and its own `user_joined`, are queued
+        // before its socket takes any.
+        if self.queue < 2 {
+            return Err(format!("--queue must be at least 2, got {}", self.queue));
         }
         Ok(Limits {
             rate_per_sec: self.rate,
@@ -137,5 +149,8 @@ mod tests {
         let err = cli.limits().expect_err("zero interval is rejected");
         assert!(err.contains("--ping-interval"), "{err}");
         assert!(Cli::try_parse_from(["demo-chat", "--port", "70000"]).is_err());
+        let cli = Cli::try_parse_from(["demo-chat", "--queue", "1"]).expect("parses");
+        let err = cli.limits().expect_err("a queue of 1 cannot hold a join");
+        assert!(err.contains("--queue"), "{err}");
     }
 }

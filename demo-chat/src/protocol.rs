@@ -266,4 +266,28 @@ mod tests {
             json!({"type":"error","code":"rate_limited","message":"slow down"})
         );
     }
+
+    #[test]
+    fn the_largest_history_fits_the_outgoing_frame_bound() {
+        let limits = crate::Limits::default();
+        // Control characters escape to six bytes each: the longest a text can encode to.
+        let text = "\u{1}".repeat(limits.max_text_chars);
+        let longest_id = "i".repeat(MAX_ID_LEN);
+        let message = Outgoing::Message {
+            client_id: &longest_id,
+            text: &text,
+            room_id: &longest_id,
+            timestamp: u64::MAX,
+        }
+        .encode();
+        let full = vec![message; limits.history_len];
+        let frame = history(&longest_id, full.iter());
+        assert!(frame.len() > 6 * limits.max_text_chars * limits.history_len);
+        assert!(
+            frame.len() <= limits.largest_outgoing_frame_bytes(),
+            "{} > {}",
+            frame.len(),
+            limits.largest_outgoing_frame_bytes()
+        );
+    }
 }

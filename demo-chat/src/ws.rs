@@ -21,10 +21,13 @@ pub(crate) async fn upgrade(
 ) -> Result<Response, AppError> {
     let ws = ws.map_err(|e| AppError::NotWebSocket(e.body_text()))?;
     let limits = state.limits();
+    // The socket flushes before it accepts the next frame, so its buffer never holds more than
+    // `write_buffer_bytes` plus one frame; a frame over this bound would be refused outright,
+    // so it must admit the largest the server sends (a full history).
     let ws = ws
         .read_buffer_size(limits.read_buffer_bytes)
         .write_buffer_size(limits.write_buffer_bytes)
-        .max_write_buffer_size(limits.write_buffer_bytes + limits.max_frame_bytes * 4)
+        .max_write_buffer_size(limits.write_buffer_bytes + limits.largest_outgoing_frame_bytes())
         .max_frame_size(limits.max_frame_bytes)
         .max_message_size(limits.max_frame_bytes);
     let invalid = validate_id("room_id", &room_id)

@@ -107,6 +107,26 @@ async fn history_keeps_the_last_100_in_order_exactly_as_broadcast() {
 }
 
 #[tokio::test]
+async fn a_full_history_of_the_longest_messages_reaches_a_newcomer() {
+    let server = Server::start_with(unlimited()).await;
+    let mut writer = server.join("long", "writer").await;
+    // 4,000 control characters: the longest text, escaped to 24,000 bytes in every frame.
+    let text = "\u{1}".repeat(4_000);
+    for _ in 0..100 {
+        writer.say(&text).await;
+        assert_eq!(writer.recv_json().await["text"], text.as_str());
+    }
+    let mut reader = server.connect("long", "reader").await;
+    let history = reader.recv_json().await;
+    assert_eq!(history["type"], "history");
+    let messages = history["messages"].as_array().expect("messages list");
+    assert_eq!(messages.len(), 100);
+    assert!(messages.iter().all(|m| m["text"] == text.as_str()));
+    assert_eq!(reader.recv_json().await["type"], "user_joined");
+    server.shutdown().await;
+}
+
+#[tokio::test]
 async fn rooms_are_isolated() {
     let server = Server::start().await;
     let mut red = server.join("red", "r1").await;
