@@ -58,6 +58,9 @@ pub fn enter<E: FnOnce(&mut ArgsEncoder<'_>)>(site: &'static CallSite, encode: E
 #[inline(never)]
 pub fn begin<E: FnOnce(&mut ArgsEncoder<'_>)>(site: &'static CallSite, encode: E) -> Call {
     let open = dispatch::with_local(|local, dispatch| {
+        if !local.traces() {
+            return None;
+        }
         let resolution = site.resolve(dispatch)?;
         let id = local.next_id();
         let parent = local.current();
@@ -136,9 +139,9 @@ impl Call {
         C: FnOnce(&R, &mut Call),
     {
         Instrumented {
+            body: Body::Running { future },
             call: self,
             close: Some(close),
-            future,
         }
     }
 
@@ -242,13 +245,26 @@ fn panic_message(payload: &(dyn Any + Send)) -> Payload {
 
 pin_project_lite::pin_project! {
     /// A future running as a traced call; see [`Call::instrument`].
+    ///
+    /// The body comes first: fields drop in order, so when the wrapper is dropped still pending,
+    /// the calls the body was awaiting write their CANCEL before this call writes its own.
     #[derive(Debug)]
     #[must_use = "futures do nothing unless polled"]
     pub struct Instrumented<F, C> {
+        #[pin]
+        body: Body<F>,
         call: Call,
         close: Option<C>,
-        #[pin]
-        future: F,
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The wrapped future, until a panic out of it has dropped it.
+    #[project = BodyProjection]
+    #[derive(Debug)]
+    enum Body<F> {
+        Running { #[pin] future: F },
+        Unwound,
     }
 }
 
@@ -260,9 +276,12 @@ impl<F: Future, C: FnOnce(&F::Output, &mut Call)> Future for Instrumented<F, C> 
         let this = self.project();
         if this.call.open.is_none() {
             // Inert: nothing to record, and a disabled traced future costs one branch per poll.
-            return this.future.poll(cx);
+            return match this.body.project() {
+                BodyProjection::Running { future } => future.poll(cx),
+                BodyProjection::Unwound => panic!("a traced future polled after it panicked"),
+            };
         }
-        let poll = poll_traced(this.call, this.future, cx);
+        let poll = poll_traced(this.call, this.body, cx);
         if let Poll::Ready(value) = &poll
             && let Some(close) = this.close.take()
         {
@@ -275,11 +294,19 @@ impl<F: Future, C: FnOnce(&F::Output, &mut Call)> Future for Instrumented<F, C> 
 #[inline(never)]
 fn poll_traced<F: Future>(
     call: &mut Call,
-    future: Pin<&mut F>,
+    mut body: Pin<&mut Body<F>>,
     cx: &mut Context<'_>,
 ) -> Poll<F::Output> {
+    let BodyProjection::Running { future } = body.as_mut().project() else {
+        panic!("a traced future polled after it panicked");
+    };
     let previous = dispatch::swap_current(call.id());
-    let outcome = panic::catch_unwind(AssertUnwindSafe(|| future.poll(cx)));
+    let outcome = panic::catch_unwind(AssertUnwindSafe(|| future.poll(cx))).inspect_err(|_| {
+        // Drop the body now, still as this call: the calls it was awaiting close (CANCEL)
+        // before this one closes with PANIC. A panic out of that drop is not the one that
+        // unwinds on.
+        let _ = panic::catch_unwind(AssertUnwindSafe(|| body.set(Body::Unwound)));
+    });
     dispatch::swap_current(previous);
     match outcome {
         Ok(poll) => poll,

@@ -240,6 +240,69 @@ fn async_errors_and_panics() {
 }
 
 #[flowtrace]
+async fn panics_beside_a_wait() {
+    tokio::join!(async_panics(), nested_wait(60_000));
+}
+
+/// Polls both futures in turn. Unlike an `async` block, a plain struct future keeps its fields
+/// when a panic unwinds out of its `poll`.
+struct Both<A, B>(Pin<Box<A>>, Pin<Box<B>>);
+
+impl<A: Future, B: Future> Future for Both<A, B> {
+    type Output = ();
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let first = self.0.as_mut().poll(cx).is_ready();
+        let second = self.1.as_mut().poll(cx).is_ready();
+        if first && second {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    }
+}
+
+#[flowtrace]
+fn returns_panics_beside_a_wait() -> impl Future<Output = ()> + Send {
+    Both(Box::pin(nested_wait(60_000)), Box::pin(async_panics()))
+}
+
+#[test]
+#[serial]
+fn a_panic_closes_what_the_call_was_awaiting_before_the_call_itself() {
+    for (function, run) in [
+        (
+            "panics_beside_a_wait",
+            (|| tokio::spawn(panics_beside_a_wait())) as fn() -> tokio::task::JoinHandle<()>,
+        ),
+        ("returns_panics_beside_a_wait", || {
+            tokio::spawn(returns_panics_beside_a_wait())
+        }),
+    ] {
+        let records = capture(|| {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_time()
+                .build()
+                .expect("runtime");
+            let panicked = runtime.block_on(async { run().await });
+            assert!(panicked.expect_err("panics").is_panic());
+        });
+        let closing: Vec<_> = events(&records)
+            .into_iter()
+            .filter(|(e, _)| e != "ENTER")
+            .collect();
+        assert_eq!(
+            closing,
+            pairs(&[
+                ("PANIC", "async_panics"),
+                ("CANCEL", "nested_wait"),
+                ("PANIC", function)
+            ])
+        );
+        assert_well_formed(&records);
+    }
+}
+
+#[flowtrace]
 fn returns_future(n: u64) -> impl Future<Output = u64> + Send {
     async move {
         tokio::task::yield_now().await;

@@ -123,6 +123,13 @@ pub fn assert_well_formed(records: &[Value]) {
                 parent(record),
                 "line {line}: parent differs from ENTER"
             );
+            // A call ends inside its parent: the parent is still open when it closes.
+            if let Some(parent) = parent(record) {
+                assert!(
+                    open.contains_key(&parent),
+                    "line {line}: {event} of id {id} after its parent {parent} closed"
+                );
+            }
             closed.insert(id);
         }
     }
