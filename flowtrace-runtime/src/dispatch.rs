@@ -75,6 +75,10 @@ pub(crate) struct Local {
     /// Reused for encoding arguments; taken out while in use, because encoding runs the
     /// user's `Serialize`/`Debug` code, which may itself call traced functions.
     buffer: Cell<Vec<u8>>,
+    /// Calls on this thread are not traced: set on the writer thread, where a traced call in
+    /// the user's sink would feed the writer its own records forever, and with a full channel
+    /// would wait for room that only the writer itself can make.
+    untraced: Cell<bool>,
 }
 
 /// A buffer grown past this by one huge argument is not kept for the thread's later calls.
@@ -89,6 +93,7 @@ thread_local! {
             next_id: Cell::new(0),
             id_limit: Cell::new(0),
             buffer: Cell::new(Vec::new()),
+            untraced: Cell::new(false),
         }
     };
 }
@@ -134,7 +139,18 @@ pub(crate) fn swap_current(id: u64) -> u64 {
         .unwrap_or(0)
 }
 
+/// Traced calls made on this thread from now on record nothing (see [`Local`]'s `untraced`).
+pub(crate) fn untrace_this_thread() {
+    let _ = LOCAL.try_with(|local| local.untraced.set(true));
+}
+
 impl Local {
+    /// False on a thread whose calls are not traced.
+    #[inline]
+    pub(crate) fn traces(&self) -> bool {
+        !self.untraced.get()
+    }
+
     #[inline]
     pub(crate) fn current(&self) -> u64 {
         self.current.get()

@@ -45,6 +45,7 @@ pub(crate) fn spawn(
     thread::Builder::new()
         .name("flowtrace-writer".to_owned())
         .spawn(move || {
+            crate::dispatch::untrace_this_thread();
             Writer {
                 sink,
                 pending_dropped,

@@ -243,3 +243,49 @@ fn a_failing_sink_never_fails_the_program() {
     assert!(after.write_errors - before.write_errors >= 100);
     assert_eq!(after.lost - before.lost, 200);
 }
+
+#[flowtrace]
+fn noted(bytes: usize) -> usize {
+    bytes
+}
+
+/// A sink that calls a traced function on every write, as a user's own sink might.
+#[derive(Clone, Default)]
+struct TracingSink(MemorySink);
+
+impl Write for TracingSink {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        noted(buf.len());
+        self.0.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.flush()
+    }
+}
+
+#[test]
+#[serial]
+fn traced_calls_made_by_the_sink_are_not_traced_and_never_hang_the_writer() {
+    let sink = TracingSink::default();
+    let memory = sink.0.clone();
+    let (finished, outcome) = std::sync::mpsc::channel();
+    // On a thread of its own, so that a hang fails this test instead of stalling the suite.
+    std::thread::spawn(move || {
+        let guard = Config::new().writer(sink).capacity(4).init().expect("init");
+        for n in 0..1_000 {
+            work(n);
+        }
+        let flushed = flowtrace_runtime::flush();
+        drop(guard);
+        let _ = finished.send(flushed);
+    });
+    let flushed = outcome
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("the traced program finishes");
+    assert!(flushed.is_ok(), "{flushed:?}");
+    let records = memory.records();
+    assert_eq!(records.len(), 2_000);
+    assert!(records.iter().all(|r| r["function"] == "work"));
+    assert_well_formed(&records);
+}
