@@ -11,6 +11,10 @@ use crate::error::Error;
 pub const DEFAULT_LOGFILE: &str = "flowtrace.jsonl";
 /// Default channel capacity, in records.
 pub const DEFAULT_CAPACITY: usize = 32 * 1024;
+/// Largest channel capacity, in records (~150 MB of slots, all allocated up front).
+pub const MAX_CAPACITY: usize = 1 << 20;
+/// Most rotated files kept: each rotation renames them all.
+pub const MAX_FILES: usize = 1000;
 /// Default limit for one encoded argument, in characters.
 pub const DEFAULT_MAX_ARG_LENGTH: usize = 1000;
 /// Default number of rotated files kept (`flowtrace.jsonl.1` … `.5`).
@@ -207,9 +211,9 @@ impl Config {
     }
 
     pub(crate) fn validate(&self) -> Result<(), Error> {
-        if self.capacity == 0 {
+        if self.capacity == 0 || self.capacity > MAX_CAPACITY {
             return Err(Error::InvalidConfig(
-                "the channel capacity must be at least 1",
+                "the channel capacity must be from 1 to 1048576 records",
             ));
         }
         if self.max_arg_length == 0 {
@@ -220,6 +224,9 @@ impl Config {
                 return Err(Error::InvalidConfig(
                     "rotation needs max_bytes and max_files of at least 1",
                 ));
+            }
+            if rotation.max_files > MAX_FILES {
+                return Err(Error::InvalidConfig("rotation keeps at most 1000 files"));
             }
             if !matches!(self.output, Output::File(_)) {
                 return Err(Error::InvalidConfig(
@@ -238,6 +245,10 @@ mod tests {
     #[test]
     fn builder_rejects_zero_sizes() {
         assert!(Config::new().capacity(0).validate().is_err());
+        assert!(Config::new().capacity(usize::MAX).validate().is_err());
+        assert!(Config::new().capacity(MAX_CAPACITY).validate().is_ok());
+        let many = Config::new().file("t.jsonl").rotation(1, MAX_FILES + 1);
+        assert!(many.validate().is_err());
         assert!(Config::new().max_arg_length(0).validate().is_err());
         assert!(Config::new().rotation(0, 1).validate().is_err());
         assert!(Config::new().stdout().rotation(10, 1).validate().is_err());

@@ -4,7 +4,9 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-use crate::config::{Config, DEFAULT_MAX_FILES, Output, Overflow, Rotation};
+use crate::config::{
+    Config, DEFAULT_MAX_FILES, MAX_CAPACITY, MAX_FILES, Output, Overflow, Rotation,
+};
 use crate::error::Error;
 
 /// The defaults overridden by every variable `lookup` finds; injectable for tests.
@@ -39,15 +41,26 @@ pub(crate) fn read(lookup: impl Fn(&str) -> Option<OsString>) -> Result<Config, 
             _ => return Err(env.invalid("FLOWTRACE_OVERFLOW", policy, "`block` or `drop`")),
         };
     }
-    if let Some(capacity) = env.positive("FLOWTRACE_BUFFER")? {
+    const CAPACITY: &str = "a whole number from 1 to 1048576 (records)";
+    if let Some(capacity) = env.at_most("FLOWTRACE_BUFFER", MAX_CAPACITY, CAPACITY)? {
         config.capacity = capacity;
     }
     if let Some(extra) = env.list("FLOWTRACE_REDACT")? {
         config.redact.extend(extra);
     }
     let max_bytes = env.positive("FLOWTRACE_MAX_FILE_BYTES")?;
-    let max_files = env.positive("FLOWTRACE_MAX_FILES")?;
+    let max_files = env.at_most(
+        "FLOWTRACE_MAX_FILES",
+        MAX_FILES,
+        "a whole number from 1 to 1000",
+    )?;
     match (max_bytes, max_files) {
+        (Some(_), _) if matches!(config.output, Output::Stdout) => {
+            return Err(Error::InvalidConfig(
+                "FLOWTRACE_MAX_FILE_BYTES is set but FLOWTRACE_STDOUT is on: \
+                 rotation applies to a trace file only",
+            ));
+        }
         (Some(max_bytes), files) => {
             config.rotation = Some(Rotation {
                 max_bytes: max_bytes as u64,
@@ -109,6 +122,21 @@ impl<F: Fn(&str) -> Option<OsString>> Env<F> {
         match value.trim().parse::<usize>() {
             Ok(number) if number >= 1 => Ok(Some(number)),
             _ => Err(self.invalid(name, value, EXPECTED)),
+        }
+    }
+
+    fn at_most(
+        &self,
+        name: &'static str,
+        max: usize,
+        expected: &'static str,
+    ) -> Result<Option<usize>, Error> {
+        let Some(value) = self.string(name, expected)? else {
+            return Ok(None);
+        };
+        match value.trim().parse::<usize>() {
+            Ok(number) if (1..=max).contains(&number) => Ok(Some(number)),
+            _ => Err(self.invalid(name, value, expected)),
         }
     }
 
@@ -200,6 +228,8 @@ mod tests {
             ("FLOWTRACE_MAX_ARG_LENGTH", "ten"),
             ("FLOWTRACE_OVERFLOW", "wait"),
             ("FLOWTRACE_BUFFER", "-1"),
+            ("FLOWTRACE_BUFFER", "18446744073709551615"),
+            ("FLOWTRACE_BUFFER", "1048577"),
             ("FLOWTRACE_MAX_FILE_BYTES", "1GB"),
             ("FLOWTRACE_LOGFILE", ""),
         ] {
@@ -217,5 +247,25 @@ mod tests {
     fn max_files_without_max_bytes_is_an_error() {
         let error = from(&[("FLOWTRACE_MAX_FILES", "3")]).expect_err("contradiction");
         assert!(error.to_string().contains("FLOWTRACE_MAX_FILE_BYTES"));
+        let too_many = [
+            ("FLOWTRACE_MAX_FILE_BYTES", "1000"),
+            ("FLOWTRACE_MAX_FILES", "1000000000000"),
+        ];
+        let error = from(&too_many).expect_err("too many files");
+        assert!(
+            error.to_string().contains("FLOWTRACE_MAX_FILES="),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn rotation_with_stdout_names_both_variables() {
+        let vars = [
+            ("FLOWTRACE_STDOUT", "1"),
+            ("FLOWTRACE_MAX_FILE_BYTES", "1000"),
+        ];
+        let message = from(&vars).expect_err("no file to rotate").to_string();
+        assert!(message.contains("FLOWTRACE_STDOUT"), "{message}");
+        assert!(message.contains("FLOWTRACE_MAX_FILE_BYTES"), "{message}");
     }
 }

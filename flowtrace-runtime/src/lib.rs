@@ -92,7 +92,7 @@ use std::time::Duration;
 
 pub use config::{
     Config, DEFAULT_CAPACITY, DEFAULT_LOGFILE, DEFAULT_MAX_ARG_LENGTH, DEFAULT_MAX_FILES,
-    DEFAULT_REDACT, Overflow, Rotation,
+    DEFAULT_REDACT, MAX_CAPACITY, MAX_FILES, Overflow, Rotation,
 };
 pub use error::Error;
 pub use flowtrace_macros::flowtrace;
