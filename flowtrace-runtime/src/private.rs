@@ -7,7 +7,7 @@
 //! the type name; and for return values `Result` with a `Display` error, with a `Debug` error,
 //! with any error, then anything else.
 
-use std::fmt::{Debug, Display};
+use std::fmt::{Debug, Display, Write as _};
 
 use serde::Serialize;
 
@@ -83,7 +83,7 @@ impl<T, E: Display> OutcomeDisplay for &&&Wrap<'_, Result<T, E>> {
     fn __flowtrace_close(&self, call: &mut Call, result: Option<Payload>) {
         match self.0 {
             Ok(_) => call.exit(result),
-            Err(error) => call.exception(|| error.to_string()),
+            Err(error) => call.exception(|| formatted::<E>(|text| write!(text, "{error}"))),
         }
     }
 }
@@ -99,8 +99,18 @@ impl<T, E: Debug> OutcomeDebug for &&Wrap<'_, Result<T, E>> {
     fn __flowtrace_close(&self, call: &mut Call, result: Option<Payload>) {
         match self.0 {
             Ok(_) => call.exit(result),
-            Err(error) => call.exception(|| format!("{error:?}")),
+            Err(error) => call.exception(|| formatted::<E>(|text| write!(text, "{error:?}"))),
         }
+    }
+}
+
+/// The error's text; a `Display`/`Debug` impl that fails gives a placeholder instead of the
+/// panic that `to_string()` would raise in the traced program.
+fn formatted<E>(write: impl FnOnce(&mut String) -> std::fmt::Result) -> String {
+    let mut text = String::new();
+    match write(&mut text) {
+        Ok(()) => text,
+        Err(_) => format!("<{} failed to format>", std::any::type_name::<E>()),
     }
 }
 

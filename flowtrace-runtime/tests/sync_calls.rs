@@ -144,6 +144,36 @@ fn err_writes_exception_with_the_display_message() {
     assert_eq!(records[5]["error"], "DebugOnly");
 }
 
+/// An error whose `Display` fails, as a buggy impl may.
+#[derive(Debug)]
+struct Unprintable;
+
+impl fmt::Display for Unprintable {
+    fn fmt(&self, _: &mut fmt::Formatter<'_>) -> fmt::Result {
+        Err(fmt::Error)
+    }
+}
+
+#[flowtrace]
+fn unprintable_error() -> Result<(), Unprintable> {
+    Err(Unprintable)
+}
+
+#[test]
+#[serial]
+fn an_error_that_fails_to_format_is_still_an_exception_and_never_a_panic() {
+    let records = capture(|| {
+        let outcome = std::panic::catch_unwind(unprintable_error);
+        assert!(matches!(outcome, Ok(Err(Unprintable))), "{outcome:?}");
+    });
+    assert_eq!(records[1]["event"], "EXCEPTION");
+    let error = records[1]["error"].as_str().expect("error text");
+    assert!(
+        error.contains("Unprintable") && error.contains("failed to format"),
+        "{error}"
+    );
+}
+
 #[flowtrace]
 fn explode(code: u32) -> u32 {
     if code > 0 {
