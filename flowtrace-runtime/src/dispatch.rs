@@ -254,7 +254,7 @@ fn init_lazily() -> bool {
         let started = Config::from_env().and_then(|config| start_locked(&mut active, config));
         if let Err(error) = started {
             STATE.store(DISABLED, Ordering::Relaxed);
-            eprintln!("flowtrace: tracing disabled: {error}");
+            crate::error::report(format_args!("tracing disabled: {error}"));
         }
     }
     STATE.load(Ordering::Relaxed) == ENABLED
@@ -363,9 +363,9 @@ pub(crate) fn shutdown() {
     if stopped {
         let _ = active.writer.join();
     } else {
-        eprintln!(
-            "flowtrace: the flowtrace-writer thread did not finish within {timeout:?}; \
+        crate::error::report(format_args!(
+            "the flowtrace-writer thread did not finish within {timeout:?}; \
              records still queued may be missing"
-        );
+        ));
     }
 }

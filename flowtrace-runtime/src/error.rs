@@ -45,3 +45,10 @@ pub enum Error {
     #[error("the flowtrace-writer thread did not confirm within {0:?}")]
     Timeout(Duration),
 }
+
+/// Tells the user something on standard error. Never panics, unlike `eprintln!`, which does
+/// when stderr is closed or a broken pipe: a trace problem must not take the program down.
+pub(crate) fn report(message: std::fmt::Arguments<'_>) {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr(), "flowtrace: {message}");
+}

@@ -31,10 +31,10 @@ pub(crate) fn install() {
     // other precondition. A non-zero result only means the handler table is full.
     let registered = unsafe { libc::atexit(drain_at_exit) } == 0;
     if !registered {
-        eprintln!(
-            "flowtrace: could not register the exit handler; keep the FlushGuard from \
+        crate::error::report(format_args!(
+            "could not register the exit handler; keep the FlushGuard from \
              flowtrace_runtime::init() so that no record is lost at exit"
-        );
+        ));
     }
     let previous = panic::take_hook();
     panic::set_hook(Box::new(move |info| {

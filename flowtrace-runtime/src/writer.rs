@@ -198,11 +198,11 @@ impl Writer {
                 stats::add(&stats::COUNTERS.lost, self.batch_records);
                 if !self.reported_error {
                     self.reported_error = true;
-                    eprintln!(
-                        "flowtrace: cannot write to {}: {error}; the program goes on, and \
+                    crate::error::report(format_args!(
+                        "cannot write to {}: {error}; the program goes on, and \
                          lost records are counted in flowtrace_runtime::stats()",
                         self.sink.describe()
-                    );
+                    ));
                 }
             }
         }

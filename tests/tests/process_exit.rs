@@ -7,6 +7,12 @@ use std::process::{Command, Output};
 use serde_json::Value;
 
 fn run(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Output {
+    command(dir, env, args)
+        .output()
+        .expect("run traced_program")
+}
+
+fn command(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_traced_program"));
     command.args(args).current_dir(dir);
     // Only the variables a test sets: the child must not inherit the caller's tracing setup.
@@ -16,7 +22,7 @@ fn run(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Output {
         }
     }
     command.envs(env.iter().copied());
-    command.output().expect("run traced_program")
+    command
 }
 
 fn records(path: &Path) -> Vec<Value> {
@@ -127,6 +133,26 @@ fn an_unusable_trace_path_prints_one_message_and_the_program_runs() {
     let messages = flowtrace_messages(&output);
     assert_eq!(messages.len(), 1, "{messages:?}");
     assert!(messages[0].contains("cannot open trace file") && messages[0].contains("trace.jsonl"));
+}
+
+#[test]
+fn a_message_to_a_closed_stderr_never_hurts_the_program() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let blocker = dir.path().join("not-a-directory");
+    std::fs::write(&blocker, "").expect("blocker file");
+    let path = blocker.join("trace.jsonl");
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    drop(reader); // writing to stderr now fails with a broken pipe
+    let output = command(
+        dir.path(),
+        &[("FLOWTRACE_LOGFILE", path.to_str().expect("utf-8"))],
+        &["10"],
+    )
+    .stderr(writer)
+    .output()
+    .expect("run traced_program");
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), "65");
 }
 
 #[test]
