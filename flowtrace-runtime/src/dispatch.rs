@@ -8,7 +8,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, Once};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -33,7 +33,6 @@ static GENERATION: AtomicU64 = AtomicU64::new(0);
 struct IdBlocks(AtomicU64);
 static NEXT_ID_BLOCK: IdBlocks = IdBlocks(AtomicU64::new(1));
 static ACTIVE: Mutex<Option<Active>> = Mutex::new(None);
-static HOOKS: Once = Once::new();
 
 /// How long a traced thread waits before retrying a full channel in `block` mode.
 const FULL_CHANNEL_PAUSE: Duration = Duration::from_micros(50);
@@ -257,13 +256,20 @@ fn init_lazily() -> bool {
             crate::error::report(format_args!("tracing disabled: {error}"));
         }
     }
-    STATE.load(Ordering::Relaxed) == ENABLED
+    drop(active);
+    let enabled = STATE.load(Ordering::Relaxed) == ENABLED;
+    if enabled {
+        exit_hook::install();
+    }
+    enabled
 }
 
 /// Starts tracing with `config`; used by [`Config::init`].
 pub(crate) fn start(config: Config) -> Result<crate::FlushGuard, Error> {
     let mut active = lock_active();
     start_locked(&mut active, config)?;
+    drop(active);
+    exit_hook::install();
     Ok(crate::FlushGuard::new())
 }
 
@@ -307,7 +313,6 @@ fn start_locked(active: &mut Option<Active>, config: Config) -> Result<(), Error
     });
     GENERATION.store(generation, Ordering::Relaxed);
     STATE.store(ENABLED, Ordering::Relaxed);
-    HOOKS.call_once(exit_hook::install);
     Ok(())
 }
 

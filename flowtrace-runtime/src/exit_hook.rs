@@ -10,6 +10,11 @@
 //! - a panic hook flushes (bounded) after the previous hook has printed the message, so that with
 //!   `panic = "abort"` the records produced before the panic are on disk too.
 //!
+//! Both are installed outside the state lock: a panic hook of the user's that calls a traced
+//! function holds std's hook lock while it waits for the state lock. A thread that is panicking
+//! cannot replace the panic hook (std panics, which aborts), so when tracing first starts
+//! during an unwind, the panic hook waits for the next start; the exit handler covers that run.
+//!
 //! # Why this module uses `unsafe`
 //! Registering the handler is a call to the C library's `atexit`, which Rust can only make
 //! through FFI. The handler itself is a plain `extern "C" fn` with no arguments that never
@@ -18,6 +23,7 @@
 //! [`FlushGuard`]: crate::FlushGuard
 
 use std::panic;
+use std::sync::Once;
 use std::time::Duration;
 
 use crate::dispatch;
@@ -25,7 +31,18 @@ use crate::dispatch;
 /// How long the panic hook waits for the writer; a panicking program should not hang.
 const PANIC_FLUSH_TIMEOUT: Duration = Duration::from_secs(2);
 
+static EXIT_HANDLER: Once = Once::new();
+static PANIC_HOOK: Once = Once::new();
+
+/// Installs whichever hook is not installed yet (and can be, on this thread).
 pub(crate) fn install() {
+    EXIT_HANDLER.call_once(register_exit_handler);
+    if !std::thread::panicking() {
+        PANIC_HOOK.call_once(chain_panic_hook);
+    }
+}
+
+fn register_exit_handler() {
     #[allow(unsafe_code)]
     // SAFETY: `drain_at_exit` is an `extern "C" fn()` that never unwinds; registering it has no
     // other precondition. A non-zero result only means the handler table is full.
@@ -36,6 +53,9 @@ pub(crate) fn install() {
              flowtrace_runtime::init() so that no record is lost at exit"
         ));
     }
+}
+
+fn chain_panic_hook() {
     let previous = panic::take_hook();
     panic::set_hook(Box::new(move |info| {
         previous(info);

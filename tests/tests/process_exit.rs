@@ -95,6 +95,19 @@ fn a_panic_out_of_main_still_writes_the_panic_record() {
 }
 
 #[test]
+fn tracing_that_starts_during_an_unwind_works_and_the_program_goes_on() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let output = run(dir.path(), &[], &["0", "1", "unwinding"]);
+    assert!(output.status.success(), "{output:?}");
+    let path = dir.path().join("flowtrace.jsonl");
+    let records = records(&path);
+    assert_eq!(count(&records, "ENTER"), 1);
+    assert_eq!(count(&records, "EXIT"), 1);
+    assert_eq!(records[0]["function"], "finale");
+    assert_checks(&path);
+}
+
+#[test]
 fn drop_mode_under_a_flood_accounts_for_every_record() {
     let dir = tempfile::tempdir().expect("tempdir");
     let output = run(

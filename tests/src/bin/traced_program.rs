@@ -1,9 +1,10 @@
 //! A traced program for the process-level tests: it uses the zero-config path (no `init`, no
 //! guard), configured only by `FLOWTRACE_*` variables, and ends the way the test asks.
 //!
-//! `traced_program CALLS [THREADS] [return|panic|exit]` makes CALLS traced calls on each of
-//! THREADS threads, prints their sum, then returns from `main`, panics out of `main`, or calls
-//! `std::process::exit(0)`.
+//! `traced_program CALLS [THREADS] [return|panic|exit|unwinding]` makes CALLS traced calls on
+//! each of THREADS threads, prints their sum, then returns from `main`, panics out of `main`,
+//! calls `std::process::exit(0)`, or makes a traced call from a destructor run by a caught panic
+//! (with CALLS = 0, the call that starts tracing) and returns.
 
 use std::process::ExitCode;
 
@@ -31,7 +32,9 @@ fn main() -> ExitCode {
     let (calls, threads) = match (number(0, 10), number(1, 1)) {
         (Ok(calls), Ok(threads)) => (calls, threads),
         (Err(error), _) | (_, Err(error)) => {
-            eprintln!("usage: traced_program CALLS [THREADS] [return|panic|exit]: {error}");
+            eprintln!(
+                "usage: traced_program CALLS [THREADS] [return|panic|exit|unwinding]: {error}"
+            );
             return ExitCode::from(2);
         }
     };
@@ -43,7 +46,25 @@ fn main() -> ExitCode {
     println!("{total}");
     match ending.as_str() {
         "exit" => std::process::exit(0),
+        "unwinding" => {
+            let caught = std::panic::catch_unwind(|| {
+                let _traces = TracesOnDrop;
+                panic!("unwinding on purpose");
+            });
+            if caught.is_ok() {
+                return ExitCode::FAILURE;
+            }
+        }
         other => finale(other),
     }
     ExitCode::SUCCESS
+}
+
+/// Makes a traced call while a panic unwinds through it.
+struct TracesOnDrop;
+
+impl Drop for TracesOnDrop {
+    fn drop(&mut self) {
+        finale("dropped while unwinding");
+    }
 }
