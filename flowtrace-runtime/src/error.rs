@@ -32,6 +32,9 @@ pub enum Error {
         /// Why the operating system refused.
         source: io::Error,
     },
+    /// Standard output could not be set up as the trace output.
+    #[error("cannot write the trace to stdout: {0}")]
+    Stdout(io::Error),
     /// The background writer thread could not be started.
     #[error("cannot start the flowtrace-writer thread: {0}")]
     SpawnWriter(io::Error),

@@ -11,7 +11,7 @@ use crate::error::Error;
 
 pub(crate) enum Sink {
     File(FileSink),
-    Stdout,
+    Stdout(Box<dyn Write + Send>),
     Writer(Box<dyn Write + Send>),
 }
 
@@ -19,7 +19,7 @@ impl Sink {
     pub(crate) fn open(output: Output, rotation: Option<Rotation>) -> Result<Self, Error> {
         Ok(match output {
             Output::File(path) => Self::File(FileSink::open(path, rotation)?),
-            Output::Stdout => Self::Stdout,
+            Output::Stdout => Self::Stdout(stdout().map_err(Error::Stdout)?),
             Output::Writer(writer) => Self::Writer(writer),
         })
     }
@@ -28,7 +28,7 @@ impl Sink {
     pub(crate) fn describe(&self) -> String {
         match self {
             Self::File(file) => format!("trace file {}", file.path.display()),
-            Self::Stdout => "stdout".to_owned(),
+            Self::Stdout(_) => "stdout".to_owned(),
             Self::Writer(_) => "trace writer".to_owned(),
         }
     }
@@ -37,17 +37,29 @@ impl Sink {
     pub(crate) fn write_batch(&mut self, lines: &[u8]) -> io::Result<()> {
         match self {
             Self::File(file) => file.write_batch(lines),
-            Self::Stdout => {
-                let mut out = io::stdout().lock();
-                out.write_all(lines)?;
-                out.flush()
-            }
-            Self::Writer(writer) => {
+            Self::Stdout(writer) | Self::Writer(writer) => {
                 writer.write_all(lines)?;
                 writer.flush()
             }
         }
     }
+}
+
+/// Standard output as a file of its own (a duplicate of descriptor 1), written without
+/// `std::io::Stdout`'s lock: a program that holds `stdout().lock()` while it calls traced
+/// functions would otherwise block the writer, and once the channel is full, itself. Lines go
+/// out whole, never appended to a partial line still buffered in the program's `Stdout`.
+#[cfg(unix)]
+fn stdout() -> io::Result<Box<dyn Write + Send>> {
+    use std::os::fd::AsFd;
+    Ok(Box::new(File::from(
+        io::stdout().as_fd().try_clone_to_owned()?,
+    )))
+}
+
+#[cfg(not(unix))]
+fn stdout() -> io::Result<Box<dyn Write + Send>> {
+    Ok(Box::new(io::stdout()))
 }
 
 pub(crate) struct FileSink {

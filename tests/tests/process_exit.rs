@@ -108,6 +108,44 @@ fn tracing_that_starts_during_an_unwind_works_and_the_program_goes_on() {
 }
 
 #[test]
+fn tracing_to_stdout_goes_on_while_the_program_holds_the_stdout_lock() {
+    use std::io::Read as _;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut child = command(
+        dir.path(),
+        &[("FLOWTRACE_STDOUT", "1"), ("FLOWTRACE_BUFFER", "16")],
+        &["20000", "1", "locked-stdout"],
+    )
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::null())
+    .spawn()
+    .expect("run traced_program");
+    let mut stdout = child.stdout.take().expect("piped stdout");
+    let (done, read) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stdout.read_to_string(&mut text);
+        let _ = done.send(text);
+    });
+    let Ok(text) = read.recv_timeout(std::time::Duration::from_secs(60)) else {
+        let _ = child.kill();
+        panic!("traced_program hung while it held the stdout lock");
+    };
+    assert!(child.wait().expect("exit status").success());
+    let (trace, rest): (Vec<&str>, Vec<&str>) = text.lines().partition(|l| l.starts_with('{'));
+    assert_eq!(trace.len(), 40_000);
+    assert!(
+        trace
+            .iter()
+            .all(|line| serde_json::from_str::<Value>(line).is_ok())
+    );
+    assert_eq!(
+        rest,
+        [(0..20_000u64).map(|n| n + 2).sum::<u64>().to_string()]
+    );
+}
+
+#[test]
 fn drop_mode_under_a_flood_accounts_for_every_record() {
     let dir = tempfile::tempdir().expect("tempdir");
     let output = run(

@@ -1,11 +1,13 @@
 //! A traced program for the process-level tests: it uses the zero-config path (no `init`, no
 //! guard), configured only by `FLOWTRACE_*` variables, and ends the way the test asks.
 //!
-//! `traced_program CALLS [THREADS] [return|panic|exit|unwinding]` makes CALLS traced calls on
+//! `traced_program CALLS [THREADS] [return|panic|exit|unwinding|locked-stdout]` makes CALLS traced calls on
 //! each of THREADS threads, prints their sum, then returns from `main`, panics out of `main`,
 //! calls `std::process::exit(0)`, or makes a traced call from a destructor run by a caught panic
-//! (with CALLS = 0, the call that starts tracing) and returns.
+//! (with CALLS = 0, the call that starts tracing) and returns. `locked-stdout` instead makes
+//! the CALLS on the main thread while it holds the lock on stdout, then prints the sum.
 
+use std::io::Write as _;
 use std::process::ExitCode;
 
 use flowtrace_runtime::flowtrace;
@@ -33,12 +35,21 @@ fn main() -> ExitCode {
         (Ok(calls), Ok(threads)) => (calls, threads),
         (Err(error), _) | (_, Err(error)) => {
             eprintln!(
-                "usage: traced_program CALLS [THREADS] [return|panic|exit|unwinding]: {error}"
+                "usage: traced_program CALLS [THREADS] [return|panic|exit|unwinding|locked-stdout]: {error}"
             );
             return ExitCode::from(2);
         }
     };
     let ending = args.get(2).map_or("return", String::as_str).to_owned();
+    if ending == "locked-stdout" {
+        // Traced calls while this thread holds stdout, as a program printing a report might.
+        let mut out = std::io::stdout().lock();
+        let total: u64 = (0..calls).map(|n| step(n, "ab")).sum();
+        return match writeln!(out, "{total}") {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(_) => ExitCode::FAILURE,
+        };
+    }
     let workers: Vec<_> = (0..threads)
         .map(|_| std::thread::spawn(move || (0..calls).map(|n| step(n, "ab")).sum::<u64>()))
         .collect();
