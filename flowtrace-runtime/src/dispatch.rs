@@ -123,7 +123,11 @@ pub(crate) fn with_local<R>(f: impl FnOnce(&Local, &Dispatch) -> Option<R>) -> O
             }
             let fresh = current_dispatch()?;
             let result = f(local, &fresh);
-            *local.dispatch.borrow_mut() = Some(fresh);
+            // Busy when this runs inside `f` of an outer call on this thread (user code that
+            // encodes an argument) that still holds the old dispatch: cache it next time.
+            if let Ok(mut cached) = local.dispatch.try_borrow_mut() {
+                *cached = Some(fresh);
+            }
             result
         })
         .ok()

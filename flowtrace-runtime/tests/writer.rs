@@ -289,3 +289,48 @@ fn traced_calls_made_by_the_sink_are_not_traced_and_never_hang_the_writer() {
     assert!(records.iter().all(|r| r["function"] == "work"));
     assert_well_formed(&records);
 }
+
+/// An argument whose encoding restarts tracing and makes a traced call, as another thread
+/// re-initialising at that moment would have it.
+struct Restarts {
+    guard: std::cell::RefCell<Option<flowtrace_runtime::FlushGuard>>,
+    next: MemorySink,
+}
+
+impl serde::Serialize for Restarts {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        drop(self.guard.borrow_mut().take());
+        let guard = Config::new()
+            .writer(self.next.clone())
+            .init()
+            .expect("re-init");
+        work(1);
+        *self.guard.borrow_mut() = Some(guard);
+        serializer.serialize_str("restarted")
+    }
+}
+
+#[flowtrace]
+fn takes(arg: &Restarts) -> u8 {
+    let _ = arg;
+    7
+}
+
+#[test]
+#[serial]
+fn a_restart_while_an_argument_is_encoded_never_panics() {
+    let restarts = Restarts {
+        guard: std::cell::RefCell::new(Some(
+            Config::new().writer(io::sink()).init().expect("init"),
+        )),
+        next: MemorySink::default(),
+    };
+    work(0); // this thread now holds the current dispatch
+    assert_eq!(takes(&restarts), 7);
+    drop(restarts.guard.borrow_mut().take());
+    let records = restarts.next.records();
+    assert!(
+        records.iter().filter(|r| r["function"] == "work").count() == 2,
+        "{records:?}"
+    );
+}
