@@ -165,6 +165,9 @@ async fn send_half<S>(
 where
     S: Sink<Message> + Unpin,
 {
+    // The timer below is not watched while a write waits for the socket: a client that stops
+    // reading gets as long to take a write as it has to answer a ping, counted from the ping.
+    let write_deadline = limits.ping_interval + limits.ping_timeout;
     let mut next_ping = Instant::now() + limits.ping_interval;
     let mut pong_due: Option<Instant> = None;
     let mut timer = pin!(sleep_until(next_ping));
@@ -173,18 +176,8 @@ where
             frame = queue.recv() => {
                 // The connection holds a sender, so the queue never closes under it.
                 let Some(frame) = frame else { return Exit::Gone };
-                if sink.feed(Message::Text(frame)).await.is_err() {
-                    return Exit::Gone;
-                }
-                let mut batch = 1;
-                while batch < 64 {
-                    let Ok(frame) = queue.try_recv() else { break };
-                    if sink.feed(Message::Text(frame)).await.is_err() {
-                        return Exit::Gone;
-                    }
-                    batch += 1;
-                }
-                if sink.flush().await.is_err() {
+                let written = timeout(write_deadline, write_batch(sink, frame, queue)).await;
+                if !matches!(written, Ok(Ok(()))) {
                     return Exit::Gone;
                 }
             }
@@ -196,7 +189,8 @@ where
                 if pong_due.is_some() {
                     return Exit::Gone;
                 }
-                if sink.send(Message::Ping(Default::default())).await.is_err() {
+                let ping = sink.send(Message::Ping(Default::default()));
+                if !matches!(timeout(write_deadline, ping).await, Ok(Ok(()))) {
                     return Exit::Gone;
                 }
                 let now = Instant::now();
@@ -207,6 +201,20 @@ where
             }
         }
     }
+}
+
+/// Feeds `first` and what else is ready (64 frames at most), then flushes them all at once.
+async fn write_batch<S: Sink<Message> + Unpin>(
+    sink: &mut S,
+    first: Utf8Bytes,
+    queue: &mut mpsc::Receiver<Utf8Bytes>,
+) -> Result<(), S::Error> {
+    sink.feed(Message::Text(first)).await?;
+    for _ in 1..64 {
+        let Ok(frame) = queue.try_recv() else { break };
+        sink.feed(Message::Text(frame)).await?;
+    }
+    sink.flush().await
 }
 
 /// Reads client frames until the client closes, the socket fails, or a frame is too big.

@@ -183,3 +183,44 @@ async fn an_unanswered_ping_drops_the_client() {
     }
     assert!(!frank.task.is_finished());
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_client_that_stops_reading_is_dropped_even_while_a_write_waits() {
+    let state = AppState::new(Limits::default());
+    let mut watcher = connect(&state, "r", "watcher");
+    watcher.json().await; // history
+    watcher.json().await; // own user_joined
+    // A socket that takes one frame and then never another: the client stopped reading.
+    let (to_server, stream) = unbounded::<Result<Message, super::ReadError>>();
+    let (sink, _never_read) = futures_channel::mpsc::channel::<Message>(0);
+    let stuck = tokio::spawn(super::serve(
+        sink,
+        stream,
+        state.clone(),
+        "r".into(),
+        "stuck".into(),
+    ));
+    assert_eq!(watcher.json().await["client_id"], "stuck"); // user_joined
+    // Before its pings it waits for the socket, so no ping could ever tell it is gone.
+    for _ in 0..4 {
+        match watcher.next().await {
+            Message::Ping(_) => watcher
+                .to_server
+                .unbounded_send(Ok(Message::Pong(Default::default())))
+                .expect("reading"),
+            Message::Text(text) => {
+                let left: Value = serde_json::from_str(text.as_str()).expect("JSON");
+                assert_eq!(left["type"], "user_left");
+                assert_eq!(left["client_id"], "stuck");
+                tokio::time::timeout(Duration::from_secs(60), stuck)
+                    .await
+                    .expect("the stuck connection ended")
+                    .expect("no panic");
+                drop(to_server);
+                return;
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    panic!("the stuck client was still in the room after 100 s");
+}
