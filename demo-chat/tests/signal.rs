@@ -123,3 +123,22 @@ async fn sigterm_closes_clients_with_1001_and_completes_the_trace() {
     assert!(open.is_empty(), "unclosed: {open:?}");
     assert!(text.contains(r#""function":"post""#) && text.contains(r#""function":"shutdown""#));
 }
+
+#[test]
+fn sigterm_right_after_the_banner_still_shuts_down_cleanly() {
+    let dir = std::env::temp_dir().join(format!("demo-chat-early-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let trace = dir.join("trace.jsonl");
+    let (mut child, _addr) = start(&trace);
+    let pid = child.id().to_string();
+    let killed = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let status = wait(&mut child);
+    let text = std::fs::read_to_string(&trace).unwrap_or_default();
+    std::fs::remove_dir_all(&dir).ok();
+    assert!(status.success(), "{status:?}: killed instead of shut down");
+    assert!(text.contains(r#""function":"shutdown""#), "{text}");
+}
