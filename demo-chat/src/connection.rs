@@ -243,8 +243,14 @@ where
                 }
             }
             Ok(Message::Binary(_)) => {
-                let why = "binary frames are not supported: send JSON text";
-                reply_error(own, &FrameError::new(ErrorCode::BinaryNotSupported, why));
+                // Counted like text: a flood of refused frames costs the server as much.
+                let refusal = if bucket.try_take() {
+                    let why = "binary frames are not supported: send JSON text";
+                    FrameError::new(ErrorCode::BinaryNotSupported, why)
+                } else {
+                    FrameError::new(ErrorCode::RateLimited, "too many frames: slow down")
+                };
+                reply_error(own, &refusal);
                 ControlFlow::Continue(())
             }
             Ok(Message::Pong(_)) => {

@@ -115,6 +115,31 @@ async fn the_rate_limit_answers_with_errors_not_a_crash() {
 }
 
 #[tokio::test]
+async fn binary_frames_count_against_the_rate_limit_too() {
+    let server = Server::start().await; // 20/s, burst 40
+    let mut flood = server.join("r", "flood").await;
+    for _ in 0..200 {
+        flood
+            .ws
+            .send(Message::binary(vec![0u8; 6]))
+            .await
+            .expect("send");
+    }
+    let (mut refused, mut limited) = (0, 0);
+    while refused + limited < 200 {
+        let frame = flood.recv_json().await;
+        match frame["code"].as_str() {
+            Some("binary_not_supported") => refused += 1,
+            Some("rate_limited") => limited += 1,
+            _ => panic!("unexpected {frame}"),
+        }
+    }
+    assert!(refused >= 40, "the burst is answered: {refused}");
+    assert!(limited >= 1, "the flood is limited");
+    server.shutdown().await;
+}
+
+#[tokio::test]
 async fn invalid_ids_are_closed_with_4400_and_a_reason() {
     let server = Server::start().await;
     let long = "x".repeat(65);
