@@ -1,7 +1,7 @@
 //! [`AppError`]: every way an HTTP request can fail, rendered as a status and `{"detail": …}`.
 
 use axum::Json;
-use axum::extract::rejection::QueryRejection;
+use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
@@ -19,6 +19,10 @@ pub enum AppError {
     BadQuery(String),
     /// The request is not a WebSocket upgrade where one is required (400).
     NotWebSocket(String),
+    /// No route has this path (404).
+    NoRoute,
+    /// The route exists but not with this method (405).
+    MethodNotAllowed,
 }
 
 impl std::fmt::Display for AppError {
@@ -29,6 +33,9 @@ impl std::fmt::Display for AppError {
             }
             Self::RoomNotFound => f.write_str("Room not found"),
             Self::RoomExists => f.write_str("Room already exists"),
+            // FastAPI's wording for the same two cases.
+            Self::NoRoute => f.write_str("Not Found"),
+            Self::MethodNotAllowed => f.write_str("Method Not Allowed"),
         }
     }
 }
@@ -39,7 +46,8 @@ impl AppError {
     fn status(&self) -> StatusCode {
         match self {
             Self::InvalidInput(_) | Self::NotWebSocket(_) => StatusCode::BAD_REQUEST,
-            Self::RoomNotFound => StatusCode::NOT_FOUND,
+            Self::RoomNotFound | Self::NoRoute => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::RoomExists => StatusCode::CONFLICT,
             Self::BadQuery(_) => StatusCode::UNPROCESSABLE_ENTITY,
         }
@@ -49,6 +57,12 @@ impl AppError {
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         (self.status(), Json(json!({ "detail": self.to_string() }))).into_response()
+    }
+}
+
+impl From<PathRejection> for AppError {
+    fn from(rejection: PathRejection) -> Self {
+        Self::InvalidInput(rejection.body_text())
     }
 }
 

@@ -1,5 +1,6 @@
 //! The router ([`app`]) and the HTTP handlers: the web client, health, and the room API.
 
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, Query, State};
 use axum::response::Html;
 use axum::routing::get;
@@ -23,7 +24,19 @@ pub fn app(state: AppState) -> Router {
         .route("/rooms", get(list_rooms).post(create_room))
         .route("/rooms/{room_id}", get(get_room).delete(delete_room))
         .route("/ws/{room_id}/{client_id}", get(ws::upgrade))
+        .fallback(no_route)
+        .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
+}
+
+#[flowtrace]
+async fn no_route() -> AppError {
+    AppError::NoRoute
+}
+
+#[flowtrace]
+async fn method_not_allowed() -> AppError {
+    AppError::MethodNotAllowed
 }
 
 #[flowtrace]
@@ -76,8 +89,9 @@ async fn create_room(
 #[flowtrace(skip(state))]
 async fn get_room(
     State(state): State<AppState>,
-    Path(room_id): Path<String>,
+    room_id: Result<Path<String>, PathRejection>,
 ) -> Result<Json<RoomInfo>, AppError> {
+    let Path(room_id) = room_id?;
     validate_id("room_id", &room_id).map_err(AppError::InvalidInput)?;
     let room = state.rooms().get(&room_id).ok_or(AppError::RoomNotFound)?;
     Ok(Json(room.info(true)))
@@ -86,8 +100,9 @@ async fn get_room(
 #[flowtrace(skip(state))]
 async fn delete_room(
     State(state): State<AppState>,
-    Path(room_id): Path<String>,
+    room_id: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Value>, AppError> {
+    let Path(room_id) = room_id?;
     validate_id("room_id", &room_id).map_err(AppError::InvalidInput)?;
     state.rooms().delete(&room_id)?;
     state.release_freed_memory();

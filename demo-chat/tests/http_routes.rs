@@ -154,6 +154,38 @@ async fn bad_ids_and_names_are_bad_requests_with_a_reason() {
 }
 
 #[tokio::test]
+async fn every_error_has_a_json_detail_even_outside_the_routes() {
+    let state = AppState::default();
+    let cases = [
+        (Method::GET, "/nope", StatusCode::NOT_FOUND, "Not Found"),
+        (
+            Method::PUT,
+            "/rooms",
+            StatusCode::METHOD_NOT_ALLOWED,
+            "Method Not Allowed",
+        ),
+        (
+            Method::POST,
+            "/health",
+            StatusCode::METHOD_NOT_ALLOWED,
+            "Method Not Allowed",
+        ),
+    ];
+    for (method, uri, expected, detail) in cases {
+        let (status, body) = call(&state, method, uri).await;
+        assert_eq!(status, expected, "{uri}");
+        assert_eq!(body["detail"], detail, "{uri}");
+    }
+    // Not UTF-8 once decoded: refused by the path extractor itself.
+    let (status, body) = call(&state, Method::GET, "/rooms/%FF").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        body["detail"].as_str().is_some_and(|d| !d.is_empty()),
+        "{body}"
+    );
+}
+
+#[tokio::test]
 async fn a_missing_room_id_is_unprocessable() {
     let (status, body) = call(&AppState::default(), Method::POST, "/rooms?name=x").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
