@@ -41,6 +41,7 @@ mod ws;
 
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 pub use config::Limits;
 pub use error::AppError;
@@ -61,6 +62,8 @@ struct Shared {
     limits: Limits,
     /// Every live WebSocket connection holds a receiver; `closed()` tells when all have ended.
     connections: tokio::sync::watch::Sender<()>,
+    /// A `malloc_trim` is queued and has not started: more requests add nothing to it.
+    trim_queued: AtomicBool,
 }
 
 impl AppState {
@@ -72,6 +75,7 @@ impl AppState {
                 rooms: Rooms::new(limits.history_len),
                 limits,
                 connections,
+                trim_queued: AtomicBool::new(false),
             }),
         }
     }
@@ -99,10 +103,21 @@ impl AppState {
 
     /// Lets the allocator give freed memory back to the system, off the async workers (after a
     /// room is deleted, or when the last connection has gone).
+    ///
+    /// A burst of requests (room deletions in a loop) queues one trim, not one blocking thread
+    /// each; a request that comes while a trim runs queues the next, so none is missed.
     pub(crate) fn release_freed_memory(&self) {
-        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            runtime.spawn_blocking(memory::release_freed);
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        if self.shared.trim_queued.swap(true, Ordering::AcqRel) {
+            return;
         }
+        let shared = self.shared.clone();
+        runtime.spawn_blocking(move || {
+            shared.trim_queued.store(false, Ordering::Release);
+            memory::release_freed();
+        });
     }
 
     /// Closes every WebSocket with 1001 and refuses new ones; HTTP keeps working.
