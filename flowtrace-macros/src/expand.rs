@@ -178,7 +178,30 @@ fn generate(function: &ItemFn, options: &Options, params: &[Param]) -> TokenStre
     let turbofish = body_type
         .as_ref()
         .map(|ty| quote_spanned!(ty.span()=> ::<#ty, _>));
-    let body = if matches!(&sig.output, ReturnType::Type(_, ty) if matches!(**ty, Type::Never(_))) {
+    let diverges =
+        matches!(&sig.output, ReturnType::Type(_, ty) if matches!(peeled(ty), Type::Never(_)));
+    let body = if diverges && sig.asyncness.is_some() {
+        // The future never completes: its body is given `()` as output (`!` cannot be named
+        // in a type on stable Rust) and the unreachable end after the await gives the `!`.
+        quote! {
+            {
+                let __flowtrace_call = if ::flowtrace_runtime::__private::enabled() {
+                    ::flowtrace_runtime::__private::begin(&__FLOWTRACE_SITE, #encode)
+                } else {
+                    ::flowtrace_runtime::__private::Call::INERT
+                };
+                __flowtrace_call.instrument(
+                    async move {
+                        #[allow(unreachable_code, clippy::let_unit_value)]
+                        let () = #block;
+                    },
+                    |_, _| {},
+                )
+            }
+            .await;
+            ::core::unreachable!("a traced `-> !` future completed")
+        }
+    } else if diverges {
         // Nothing to close on return: it never returns, and a panic is recorded by `run`.
         quote! {
             #begin
@@ -237,6 +260,20 @@ fn generate(function: &ItemFn, options: &Options, params: &[Param]) -> TokenStre
                 |__flowtrace_ret, __flowtrace_call| { #finish },
             )
         }
+    } else if sig.asyncness.is_none()
+        && options.ret.is_none()
+        && (returns_impl_trait(&sig.output) || validate::tracks_caller(function))
+    {
+        // No closure around the body: `impl Trait` cannot be given to one (the body, as the
+        // function's tail, keeps the declared type as its expected type, from which a returned
+        // closure infers its parameters), and `#[track_caller]` does not reach into one. A
+        // guard closes the call when the function ends (EXIT or PANIC: the value is not seen).
+        quote! {
+            #begin
+            let __flowtrace_guard =
+                ::flowtrace_runtime::__private::InlineCall::enter(__flowtrace_call);
+            #block
+        }
     } else {
         quote! {
             #begin
@@ -286,7 +323,7 @@ fn nameable(ty: &Type) -> bool {
             self.0 = true;
         }
     }
-    if matches!(ty, Type::Never(_)) {
+    if matches!(peeled(ty), Type::Never(_)) {
         return false;
     }
     let mut finder = FindImpl(false);
@@ -294,11 +331,27 @@ fn nameable(ty: &Type) -> bool {
     !finder.0
 }
 
+/// The type itself, without the invisible group a `macro_rules!` `$t:ty` wraps it in, or
+/// parentheses.
+fn peeled(ty: &Type) -> &Type {
+    match ty {
+        Type::Group(group) => peeled(&group.elem),
+        Type::Paren(paren) => peeled(&paren.elem),
+        other => other,
+    }
+}
+
+/// `-> impl Trait` at the top, not a future.
+fn returns_impl_trait(output: &ReturnType) -> bool {
+    matches!(output, ReturnType::Type(_, ty) if matches!(peeled(ty), Type::ImplTrait(_)))
+        && !returns_impl_future(output)
+}
+
 fn returns_impl_future(output: &ReturnType) -> bool {
     let ReturnType::Type(_, ty) = output else {
         return false;
     };
-    let Type::ImplTrait(bounds) = ty.as_ref() else {
+    let Type::ImplTrait(bounds) = peeled(ty) else {
         return false;
     };
     bounds.bounds.iter().any(|bound| {

@@ -42,7 +42,15 @@ use proc_macro::TokenStream;
 /// the future completes). Rejected, each with one error at the offending token: anything that is
 /// not a function, a function without a body, a `const fn`, an unknown or repeated option,
 /// `skip`/`redact` naming no argument (or `self`), `skip` together with `skip_all`, a `fields`
-/// key repeated or equal to a recorded argument, and `max_arg_length = 0`.
+/// key repeated or equal to a recorded argument, `max_arg_length = 0`, and `ret` on a
+/// `#[track_caller]` function.
+///
+/// Two shapes run their body inline, closed by a guard when the function ends, instead of in a
+/// closure: a sync function returning `impl Trait` (so that a returned closure can infer its
+/// parameters from the declared type) and a `#[track_caller]` function (a closure would hide
+/// the caller's location). Their closing record is EXIT when they return (an `Err` is not
+/// seen, so never EXCEPTION) and PANIC when they unwind, with the message seen by the panic
+/// hook tracing installs. An `async fn … -> !` records ENTER, then PANIC or CANCEL.
 ///
 /// `fn add(a: u64, b: u64) -> u64 { a + b }` expands to, in essence:
 ///

@@ -99,6 +99,13 @@ pub(crate) fn validate(function: &ItemFn, options: &Options, params: &[Param]) -
         }
         keys.push(key);
     }
+    if let (Some(ret), true) = (&options.ret, tracks_caller(function)) {
+        errors.push(syn::Error::new(
+            ret.span(),
+            "`ret` cannot be used on a `#[track_caller]` function: its body runs without a \
+             closure, to keep the caller's location, and its value is not seen",
+        ));
+    }
     if let Some(limit) = &options.max_arg_length {
         match limit.base10_parse::<usize>() {
             Ok(n) if n >= 1 => {}
@@ -116,6 +123,14 @@ pub(crate) fn validate(function: &ItemFn, options: &Options, params: &[Param]) -
             Err(first)
         }
     }
+}
+
+/// `#[track_caller]`: a closure around the body would hide the caller's location.
+pub(crate) fn tracks_caller(function: &ItemFn) -> bool {
+    function
+        .attrs
+        .iter()
+        .any(|attr| attr.path().is_ident("track_caller"))
 }
 
 pub(crate) fn is_listed(list: &Option<Vec<Ident>>, ident: &Ident) -> bool {

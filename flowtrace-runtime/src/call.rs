@@ -102,7 +102,7 @@ impl Call {
 
     /// The id of the open call, 0 when inert or closed.
     #[inline(always)]
-    fn id(&self) -> u64 {
+    pub(crate) fn id(&self) -> u64 {
         self.open.as_ref().map_or(0, |open| open.id)
     }
 
@@ -174,6 +174,13 @@ impl Call {
         }
     }
 
+    /// Closes the call with PANIC; `message` is `None` when the panic hook could not tell it.
+    #[cold]
+    pub(crate) fn panicked(&mut self, message: Option<Payload>) {
+        let message = message.unwrap_or_else(|| record::escaped(b"<panic message not recorded>"));
+        self.close(Event::Panic, message);
+    }
+
     #[cold]
     fn close_cold(&mut self, event: Event, payload: Payload) {
         self.close(event, payload);
@@ -232,7 +239,7 @@ impl Drop for Call {
     }
 }
 
-fn panic_message(payload: &(dyn Any + Send)) -> Payload {
+pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> Payload {
     let message = if let Some(message) = payload.downcast_ref::<&str>() {
         message
     } else if let Some(message) = payload.downcast_ref::<String>() {

@@ -22,11 +22,13 @@
 //!
 //! [`FlushGuard`]: crate::FlushGuard
 
+use std::cell::Cell;
 use std::panic;
 use std::sync::Once;
 use std::time::Duration;
 
 use crate::dispatch;
+use crate::record::Payload;
 
 /// How long the panic hook waits for the writer; a panicking program should not hang.
 const PANIC_FLUSH_TIMEOUT: Duration = Duration::from_secs(2);
@@ -55,9 +57,22 @@ fn register_exit_handler() {
     }
 }
 
+thread_local! {
+    /// The message of this thread's latest panic, for calls that cannot catch it (see
+    /// `inline_call`); taken by the first of them that closes.
+    static PANIC_MESSAGE: Cell<Option<Payload>> = const { Cell::new(None) };
+}
+
+/// The message of the panic unwinding on this thread, when the panic hook saw it.
+pub(crate) fn take_panic_message() -> Option<Payload> {
+    PANIC_MESSAGE.try_with(Cell::take).ok().flatten()
+}
+
 fn chain_panic_hook() {
     let previous = panic::take_hook();
     panic::set_hook(Box::new(move |info| {
+        let message = crate::call::panic_message(info.payload());
+        let _ = PANIC_MESSAGE.try_with(|slot| slot.set(Some(message)));
         previous(info);
         dispatch::try_flush(PANIC_FLUSH_TIMEOUT);
     }));

@@ -75,6 +75,7 @@ mod env;
 mod error;
 mod exit_hook;
 mod filter;
+mod inline_call;
 mod json;
 mod record;
 mod sink;

@@ -13,6 +13,7 @@ use serde::Serialize;
 
 pub use crate::args::ArgsEncoder;
 pub use crate::call::{Call, Instrumented, begin, enter};
+pub use crate::inline_call::InlineCall;
 pub use crate::record::Payload;
 
 /// Whether tracing is on: the only work a traced function does before its body when it is off.

@@ -349,3 +349,42 @@ fn traced_futures_stay_send() {
     });
     assert_eq!(records.len(), 2 * 4 + 4);
 }
+
+#[flowtrace]
+async fn serves_forever(ticks: u64) -> ! {
+    loop {
+        nested_wait(ticks).await;
+    }
+}
+
+#[test]
+#[serial]
+fn an_async_fn_that_never_returns_is_cancelled_when_dropped() {
+    let records = capture(|| {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async {
+            let stopped = tokio::time::timeout(Duration::from_millis(30), serves_forever(1)).await;
+            assert!(stopped.is_err());
+        });
+    });
+    let closing = events(&records);
+    assert_eq!(
+        closing.first(),
+        Some(&("ENTER".to_owned(), "serves_forever".to_owned()))
+    );
+    assert_eq!(
+        closing.last(),
+        Some(&("CANCEL".to_owned(), "serves_forever".to_owned()))
+    );
+    assert!(
+        closing
+            .iter()
+            .filter(|(e, f)| e == "EXIT" && f == "nested_wait")
+            .count()
+            >= 2
+    );
+    assert_well_formed(&records);
+}

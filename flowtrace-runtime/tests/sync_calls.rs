@@ -421,3 +421,57 @@ fn module_filters_and_disabling() {
     );
     assert!(disabled.is_empty());
 }
+
+#[flowtrace]
+fn measure(unit: &str) -> impl Fn(&str) -> usize + use<> {
+    let scale = unit.len();
+    explode(0); // a traced call inside: its parent is `measure`
+    move |text| text.len() * scale
+}
+
+#[flowtrace]
+fn measure_or_panic(fail: bool) -> impl Fn(&str) -> usize {
+    if fail {
+        panic!("cannot measure");
+    }
+    |text| text.len()
+}
+
+#[flowtrace]
+#[track_caller]
+fn caller_line() -> u32 {
+    std::panic::Location::caller().line()
+}
+
+#[test]
+#[serial]
+fn inline_bodies_keep_impl_trait_inference_and_the_callers_location() {
+    let records = capture(|| {
+        assert_eq!(measure("ab")("xyz"), 6);
+        let outcome = std::panic::catch_unwind(|| measure_or_panic(true));
+        assert!(outcome.is_err());
+        assert_eq!(caller_line(), line!());
+    });
+    assert_eq!(
+        events(&records),
+        [
+            ("ENTER", "measure"),
+            ("ENTER", "explode"),
+            ("EXIT", "explode"),
+            ("EXIT", "measure"),
+            ("ENTER", "measure_or_panic"),
+            ("PANIC", "measure_or_panic"),
+            ("ENTER", "caller_line"),
+            ("EXIT", "caller_line"),
+        ]
+        .map(|(e, f)| (e.to_owned(), f.to_owned()))
+    );
+    assert_eq!(parent(&records[1]), Some(id(&records[0])));
+    assert_eq!(records[5]["error"], "cannot measure");
+    assert_eq!(
+        parent(&records[6]),
+        None,
+        "the parent was restored after the panic"
+    );
+    assert_well_formed(&records);
+}

@@ -41,6 +41,20 @@ fn diverges(message: &str) -> ! {
     panic!("{message}")
 }
 
+#[flowtrace]
+async fn serves_forever(ticks: u64) -> ! {
+    loop {
+        tokio::task::yield_now().await;
+        let _ = ticks;
+    }
+}
+
+#[flowtrace]
+#[track_caller]
+fn caller_line() -> u32 {
+    std::panic::Location::caller().line()
+}
+
 fn main() {
     assert_eq!(destructured((1, 2), Point { x: 3, y: 4 }, [5, 6, 7]), 15);
     assert_eq!(mutable(1, "x"), 2);
@@ -52,5 +66,7 @@ fn main() {
     assert_eq!(runtime.block_on(returns_future(1)), 2);
     if value == 0 {
         diverges("never");
+        runtime.block_on(serves_forever(1));
     }
+    assert_eq!(caller_line(), line!());
 }
