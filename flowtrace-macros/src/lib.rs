@@ -41,7 +41,8 @@ use proc_macro::TokenStream;
 /// `unsafe fn` and functions returning `impl Future` (ENTER at the call, the closing record when
 /// the future completes). Rejected, each with one error at the offending token: anything that is
 /// not a function, a function without a body, a `const fn`, an unknown or repeated option,
-/// `skip`/`redact` naming no argument (or `self`), `skip` together with `skip_all`, a `fields`
+/// `skip`/`redact` naming no argument (or `self`) or one name twice, `redact` of a skipped
+/// argument, `skip` together with `skip_all`, a `fields`
 /// key repeated or equal to a recorded argument, `max_arg_length = 0`, and `ret` on a
 /// `#[track_caller]` function.
 ///

@@ -59,7 +59,16 @@ pub(crate) fn validate(function: &ItemFn, options: &Options, params: &[Param]) -
     }
     let known = |ident: &Ident| params.iter().any(|p| p.ident == *ident);
     for (option, names) in [("skip", &options.skip), ("redact", &options.redact)] {
+        let mut seen: Vec<&Ident> = Vec::new();
         for name in names.iter().flatten() {
+            if seen.contains(&name) {
+                errors.push(syn::Error::new(
+                    name.span(),
+                    format!("`{name}` is listed twice in `{option}`"),
+                ));
+                continue;
+            }
+            seen.push(name);
             if name == "self" {
                 errors.push(syn::Error::new(
                     name.span(),
@@ -71,6 +80,14 @@ pub(crate) fn validate(function: &ItemFn, options: &Options, params: &[Param]) -
                     format!("`{option}` names `{name}`, which is not an argument of this function"),
                 ));
             }
+        }
+    }
+    for name in options.redact.iter().flatten() {
+        if known(name) && (options.skip_all.is_some() || is_listed(&options.skip, name)) {
+            errors.push(syn::Error::new(
+                name.span(),
+                format!("`{name}` is skipped, so it is never written; remove it from `redact`"),
+            ));
         }
     }
     if let (Some(skip_all), Some(_)) = (&options.skip_all, &options.skip) {
