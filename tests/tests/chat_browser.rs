@@ -24,7 +24,10 @@ struct Browser {
 
 impl Browser {
     fn launch() -> Self {
-        let profile = std::env::temp_dir().join(format!("chat-browser-{}", std::process::id()));
+        // One profile per browser: the tests of this file run side by side.
+        static LAUNCHED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = LAUNCHED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let profile = std::env::temp_dir().join(format!("chat-browser-{}-{n}", std::process::id()));
         let _ = std::fs::remove_dir_all(&profile);
         std::fs::create_dir_all(&profile).expect("profile dir");
         let child = Command::new(CHROMIUM)
@@ -221,6 +224,43 @@ async fn a_message_with_html_is_shown_as_text_in_another_page() {
         "{shown}"
     );
     assert_eq!(shown["bold"], 0, "the text was not parsed as HTML");
+    drop(browser);
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_joins_refreshes_the_room_list_a_few_times_not_once_per_join() {
+    let server = Server::start().await;
+    let mut browser = Browser::launch();
+    let url = browser.devtools_url().await;
+    let (ws, _) = tokio_tungstenite::connect_async(url)
+        .await
+        .expect("connect to DevTools");
+    let mut cdp = Cdp { ws, next_id: 0 };
+    let page = cdp.open_page(&format!("http://{}/", server.addr)).await;
+    join(&mut cdp, &page, "watcher").await;
+    let count_fetches = "window.roomListFetches = 0; const plainFetch = window.fetch; \
+                         window.fetch = (url, options) => { \
+                           if (String(url) === '/rooms') window.roomListFetches += 1; \
+                           return plainFetch(url, options); }; true";
+    cdp.eval(&page, count_fetches).await;
+    let mut others = Vec::new();
+    for i in 0..30 {
+        others.push(server.join("browser", &format!("c{i}")).await);
+    }
+    cdp.eval(
+        &page,
+        &wait_for("document.getElementById('participants').textContent === '31'"),
+    )
+    .await;
+    let fetches = cdp.eval(&page, "window.roomListFetches").await;
+    // One per half second of joins (they take well under one here) plus the 5 s refresh;
+    // without the coalescing it is one per join.
+    assert!(
+        fetches.as_u64().is_some_and(|n| n <= 10),
+        "{fetches} fetches of /rooms for 30 joins"
+    );
+    drop(others);
     drop(browser);
     server.shutdown().await;
 }
