@@ -17,6 +17,8 @@ use crate::dispatch;
 pub struct InlineCall {
     call: Call,
     previous: u64,
+    /// Called from a destructor during an unwind: that panic is not this call's.
+    entered_panicking: bool,
 }
 
 impl InlineCall {
@@ -25,14 +27,18 @@ impl InlineCall {
     pub fn enter(call: Option<Call>) -> Option<Self> {
         let call = call?;
         let previous = dispatch::swap_current(call.id());
-        Some(Self { call, previous })
+        Some(Self {
+            call,
+            previous,
+            entered_panicking: std::thread::panicking(),
+        })
     }
 }
 
 impl Drop for InlineCall {
     fn drop(&mut self) {
         dispatch::swap_current(self.previous);
-        if std::thread::panicking() {
+        if std::thread::panicking() && !self.entered_panicking {
             self.call.panicked(crate::exit_hook::take_panic_message());
         } else {
             self.call.exit(None);

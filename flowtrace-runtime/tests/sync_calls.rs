@@ -443,6 +443,14 @@ fn caller_line() -> u32 {
     std::panic::Location::caller().line()
 }
 
+struct MeasuresOnDrop;
+
+impl Drop for MeasuresOnDrop {
+    fn drop(&mut self) {
+        let _ = measure("a");
+    }
+}
+
 #[test]
 #[serial]
 fn inline_bodies_keep_impl_trait_inference_and_the_callers_location() {
@@ -451,6 +459,12 @@ fn inline_bodies_keep_impl_trait_inference_and_the_callers_location() {
         let outcome = std::panic::catch_unwind(|| measure_or_panic(true));
         assert!(outcome.is_err());
         assert_eq!(caller_line(), line!());
+        // Called from a destructor while another panic unwinds: it returns, so EXIT.
+        let unwinding = std::panic::catch_unwind(|| {
+            let _measures = MeasuresOnDrop;
+            panic!("not measure's panic");
+        });
+        assert!(unwinding.is_err());
     });
     assert_eq!(
         events(&records),
@@ -463,6 +477,10 @@ fn inline_bodies_keep_impl_trait_inference_and_the_callers_location() {
             ("PANIC", "measure_or_panic"),
             ("ENTER", "caller_line"),
             ("EXIT", "caller_line"),
+            ("ENTER", "measure"),
+            ("ENTER", "explode"),
+            ("EXIT", "explode"),
+            ("EXIT", "measure"),
         ]
         .map(|(e, f)| (e.to_owned(), f.to_owned()))
     );
