@@ -37,6 +37,15 @@ fn start(trace: &std::path::Path) -> (Child, String) {
     (child, addr)
 }
 
+/// Sends SIGTERM, as a service manager stopping the server would.
+fn terminate(child: &Child) {
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+}
+
 fn wait(child: &mut Child) -> std::process::ExitStatus {
     let deadline = std::time::Instant::now() + DEADLINE;
     loop {
@@ -89,12 +98,7 @@ async fn sigterm_closes_clients_with_1001_and_completes_the_trace() {
         }
     }
 
-    let pid = child.id().to_string();
-    let killed = Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .expect("kill");
-    assert!(killed.success());
+    terminate(&child);
     let close = loop {
         let frame = tokio::time::timeout(DEADLINE, ws.next())
             .await
@@ -130,12 +134,7 @@ fn sigterm_right_after_the_banner_still_shuts_down_cleanly() {
     std::fs::create_dir_all(&dir).expect("temp dir");
     let trace = dir.join("trace.jsonl");
     let (mut child, _addr) = start(&trace);
-    let pid = child.id().to_string();
-    let killed = Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .expect("kill");
-    assert!(killed.success());
+    terminate(&child);
     let status = wait(&mut child);
     let text = std::fs::read_to_string(&trace).unwrap_or_default();
     std::fs::remove_dir_all(&dir).ok();

@@ -180,16 +180,21 @@ fn generate(function: &ItemFn, options: &Options, params: &[Param]) -> TokenStre
         .map(|ty| quote_spanned!(ty.span()=> ::<#ty, _>));
     let diverges =
         matches!(&sig.output, ReturnType::Type(_, ty) if matches!(peeled(ty), Type::Never(_)));
+    // A future's call: inert rather than absent when tracing is off, since the wrapper is one
+    // type either way.
+    let begin_async = quote! {
+        let __flowtrace_call = if ::flowtrace_runtime::__private::enabled() {
+            ::flowtrace_runtime::__private::begin(&__FLOWTRACE_SITE, #encode)
+        } else {
+            ::flowtrace_runtime::__private::Call::INERT
+        };
+    };
     let body = if diverges && sig.asyncness.is_some() {
         // The future never completes: its body is given `()` as output (`!` cannot be named
         // in a type on stable Rust) and the unreachable end after the await gives the `!`.
         quote! {
             {
-                let __flowtrace_call = if ::flowtrace_runtime::__private::enabled() {
-                    ::flowtrace_runtime::__private::begin(&__FLOWTRACE_SITE, #encode)
-                } else {
-                    ::flowtrace_runtime::__private::Call::INERT
-                };
+                #begin_async
                 __flowtrace_call.instrument(
                     async move {
                         #[allow(unreachable_code, clippy::let_unit_value)]
@@ -237,11 +242,7 @@ fn generate(function: &ItemFn, options: &Options, params: &[Param]) -> TokenStre
         // would be stored in the function's future next to the wrapper that owns it again.
         quote! {
             {
-                let __flowtrace_call = if ::flowtrace_runtime::__private::enabled() {
-                    ::flowtrace_runtime::__private::begin(&__FLOWTRACE_SITE, #encode)
-                } else {
-                    ::flowtrace_runtime::__private::Call::INERT
-                };
+                #begin_async
                 __flowtrace_call.instrument(
                     async move { #fake_return #block },
                     |__flowtrace_ret, __flowtrace_call| { #finish },

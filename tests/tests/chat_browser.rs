@@ -96,6 +96,16 @@ struct Cdp {
 }
 
 impl Cdp {
+    /// A fresh browser and a DevTools connection to it; the browser goes when it is dropped.
+    async fn launch() -> (Browser, Self) {
+        let mut browser = Browser::launch();
+        let url = browser.devtools_url().await;
+        let (ws, _) = tokio_tungstenite::connect_async(url)
+            .await
+            .expect("connect to DevTools");
+        (browser, Self { ws, next_id: 0 })
+    }
+
     async fn call(&mut self, session: Option<&str>, method: &str, params: Value) -> Value {
         self.next_id += 1;
         let id = self.next_id;
@@ -185,12 +195,7 @@ async fn join(cdp: &mut Cdp, page: &str, client: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_message_with_html_is_shown_as_text_in_another_page() {
     let server = Server::start().await;
-    let mut browser = Browser::launch();
-    let url = browser.devtools_url().await;
-    let (ws, _) = tokio_tungstenite::connect_async(url)
-        .await
-        .expect("connect to DevTools");
-    let mut cdp = Cdp { ws, next_id: 0 };
+    let (browser, mut cdp) = Cdp::launch().await;
     let origin = format!("http://{}/", server.addr);
     let sender = cdp.open_page(&origin).await;
     let receiver = cdp.open_page(&origin).await;
@@ -231,12 +236,7 @@ async fn a_message_with_html_is_shown_as_text_in_another_page() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_burst_of_joins_refreshes_the_room_list_a_few_times_not_once_per_join() {
     let server = Server::start().await;
-    let mut browser = Browser::launch();
-    let url = browser.devtools_url().await;
-    let (ws, _) = tokio_tungstenite::connect_async(url)
-        .await
-        .expect("connect to DevTools");
-    let mut cdp = Cdp { ws, next_id: 0 };
+    let (browser, mut cdp) = Cdp::launch().await;
     let page = cdp.open_page(&format!("http://{}/", server.addr)).await;
     join(&mut cdp, &page, "watcher").await;
     let count_fetches = "window.roomListFetches = 0; const plainFetch = window.fetch; \
