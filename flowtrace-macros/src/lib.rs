@@ -42,9 +42,8 @@ use proc_macro::TokenStream;
 /// the future completes). Rejected, each with one error at the offending token: anything that is
 /// not a function, a function without a body, a `const fn`, an unknown or repeated option,
 /// `skip`/`redact` naming no argument (or `self`) or one name twice, `redact` of a skipped
-/// argument, `skip` together with `skip_all`, a `fields`
-/// key repeated or equal to a recorded argument, `max_arg_length = 0`, and `ret` on a
-/// `#[track_caller]` function.
+/// argument, `skip` together with `skip_all`, a `fields` key repeated or equal to a recorded
+/// argument, `max_arg_length = 0`, and `ret` on a `#[track_caller]` function.
 ///
 /// Two shapes run their body inline, closed by a guard when the function ends, instead of in a
 /// closure: a sync function returning `impl Trait` (so that a returned closure can infer its
