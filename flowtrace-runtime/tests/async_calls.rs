@@ -18,6 +18,14 @@ fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
         .collect()
 }
 
+/// A single-thread runtime with timers, for the tests that need no thread hops.
+fn current_thread() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .expect("runtime")
+}
+
 /// Pending exactly once, so a test can move a half-run future to another thread.
 struct YieldOnce(bool);
 
@@ -220,9 +228,7 @@ async fn async_panics() {
 #[serial]
 fn async_errors_and_panics() {
     let records = capture(|| {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .expect("runtime");
+        let runtime = current_thread();
         runtime.block_on(async {
             assert!(async_fails(false).await.is_ok());
             assert!(async_fails(true).await.is_err());
@@ -279,10 +285,7 @@ fn a_panic_closes_what_the_call_was_awaiting_before_the_call_itself() {
         }),
     ] {
         let records = capture(|| {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_time()
-                .build()
-                .expect("runtime");
+            let runtime = current_thread();
             let panicked = runtime.block_on(async { run().await });
             assert!(panicked.expect_err("panics").is_panic());
         });
@@ -314,9 +317,7 @@ fn returns_future(n: u64) -> impl Future<Output = u64> + Send {
 #[serial]
 fn a_function_returning_impl_future_closes_when_the_future_completes() {
     let records = capture(|| {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .expect("runtime");
+        let runtime = current_thread();
         assert_eq!(runtime.block_on(returns_future(4)), 5);
     });
     assert_eq!(
@@ -339,9 +340,7 @@ fn assert_send<T: Send>(value: T) -> T {
 #[serial]
 fn traced_futures_stay_send() {
     let records = capture(|| {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .expect("runtime");
+        let runtime = current_thread();
         runtime.block_on(async {
             assert_send(request(1)).await;
             assert_send(returns_future(1)).await;
@@ -361,10 +360,7 @@ async fn serves_forever(ticks: u64) -> ! {
 #[serial]
 fn an_async_fn_that_never_returns_is_cancelled_when_dropped() {
     let records = capture(|| {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_time()
-            .build()
-            .expect("runtime");
+        let runtime = current_thread();
         runtime.block_on(async {
             let stopped = tokio::time::timeout(Duration::from_millis(30), serves_forever(1)).await;
             assert!(stopped.is_err());
