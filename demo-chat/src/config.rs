@@ -80,6 +80,14 @@ pub struct Cli {
     /// Trace file written by flowtrace [default: `FLOWTRACE_LOGFILE`, else flowtrace.jsonl].
     #[arg(long, env = "DEMO_CHAT_TRACE_FILE")]
     pub trace_file: Option<PathBuf>,
+    /// Rotate the trace file before it passes this many bytes [default:
+    /// `FLOWTRACE_MAX_FILE_BYTES`, else 64 MiB].
+    #[arg(long, value_name = "BYTES")]
+    pub trace_max_bytes: Option<u64>,
+    /// Rotated trace files kept, `FILE.1` (newest) to `FILE.N` [default: `FLOWTRACE_MAX_FILES`
+    /// with `FLOWTRACE_MAX_FILE_BYTES`, else 5].
+    #[arg(long, value_name = "FILES")]
+    pub trace_max_files: Option<usize>,
     /// Client frames per second allowed per connection.
     #[arg(long, env = "DEMO_CHAT_RATE", default_value_t = 20.0)]
     pub rate: f64,
@@ -97,7 +105,30 @@ pub struct Cli {
     pub ping_timeout: f64,
 }
 
+/// The trace's size bound when neither a flag nor `FLOWTRACE_MAX_FILE_BYTES` sets one: a demo
+/// left running under load must not fill the disk.
+pub const DEFAULT_TRACE_MAX_BYTES: u64 = 64 * 1024 * 1024;
+/// Rotated trace files kept by default: with the live file, at most 384 MiB of trace.
+pub const DEFAULT_TRACE_MAX_FILES: usize = 5;
+
 impl Cli {
+    /// The tracing configuration: `from_env` (the `FLOWTRACE_*` variables) with `--trace-file`
+    /// and the rotation flags on top, and the demo's rotation when nothing else sets one.
+    pub fn tracing(&self, from_env: flowtrace_runtime::Config) -> flowtrace_runtime::Config {
+        let mut tracing = from_env;
+        if let Some(path) = &self.trace_file {
+            tracing = tracing.file(path);
+        }
+        if self.trace_max_bytes.is_some() || self.trace_max_files.is_some() {
+            tracing.rotation(
+                self.trace_max_bytes.unwrap_or(DEFAULT_TRACE_MAX_BYTES),
+                self.trace_max_files.unwrap_or(DEFAULT_TRACE_MAX_FILES),
+            )
+        } else {
+            tracing.default_rotation(DEFAULT_TRACE_MAX_BYTES, DEFAULT_TRACE_MAX_FILES)
+        }
+    }
+
     /// The limits these flags describe, or what is wrong with them.
     pub fn limits(&self) -> Result<Limits, String> {
         let secs = |name: &str, v: f64| {

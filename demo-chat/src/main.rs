@@ -25,11 +25,9 @@ fn main() -> ExitCode {
 
 fn serve(cli: &Cli) -> Result<(), String> {
     let limits = cli.limits()?;
-    let mut tracing = flowtrace_runtime::Config::from_env()
+    let from_env = flowtrace_runtime::Config::from_env()
         .map_err(|e| format!("bad tracing configuration: {e}"))?;
-    if let Some(path) = &cli.trace_file {
-        tracing = tracing.file(path);
-    }
+    let tracing = cli.tracing(from_env);
     // Declared before the runtime, so dropped after it: every task's records are written.
     let _trace = tracing
         .init()

@@ -1,5 +1,6 @@
-//! The `demo-chat` binary as a process: it reports a taken port clearly, and on SIGTERM closes
-//! its WebSocket clients with 1001, exits 0, and leaves a complete trace file.
+//! The `demo-chat` binary as a process: it reports a taken port clearly, on SIGTERM closes its
+//! WebSocket clients with 1001, exits 0, and leaves a complete trace file, and it keeps the
+//! trace within its rotation bound.
 
 #![cfg(unix)]
 
@@ -16,10 +17,18 @@ const DEADLINE: Duration = Duration::from_secs(30);
 
 /// Starts the binary on port 0 and returns it with the address it printed.
 fn start(trace: &std::path::Path) -> (Child, String) {
+    start_with(trace, &[])
+}
+
+/// [`start`] with more flags.
+fn start_with(trace: &std::path::Path, flags: &[&str]) -> (Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_demo-chat"))
         .args(["--port", "0", "--trace-file"])
         .arg(trace)
+        .args(flags)
         .env_remove("DEMO_CHAT_PORT")
+        .env_remove("FLOWTRACE_MAX_FILE_BYTES")
+        .env_remove("FLOWTRACE_MAX_FILES")
         .stdout(Stdio::piped())
         .spawn()
         .expect("spawn demo-chat");
@@ -44,6 +53,16 @@ fn terminate(child: &Child) {
         .status()
         .expect("kill");
     assert!(killed.success());
+}
+
+/// Kills the server if the test fails before stopping it.
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 fn wait(child: &mut Child) -> std::process::ExitStatus {
@@ -140,4 +159,60 @@ fn sigterm_right_after_the_banner_still_shuts_down_cleanly() {
     std::fs::remove_dir_all(&dir).ok();
     assert!(status.success(), "{status:?}: killed instead of shut down");
     assert!(text.contains(r#""function":"shutdown""#), "{text}");
+}
+
+#[tokio::test]
+async fn the_trace_rotates_within_its_bound_under_load() {
+    const MAX_BYTES: u64 = 16 * 1024;
+    let dir = std::env::temp_dir().join(format!("demo-chat-rotate-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let trace = dir.join("trace.jsonl");
+    let flags = ["--trace-max-bytes", "16384", "--trace-max-files", "2"];
+    // Unthrottled, with room for every echo: the client reads only after sending them all.
+    let unlimited = ["--rate", "100000", "--burst", "100000", "--queue", "1024"];
+    let (child, addr) = start_with(&trace, &[&flags[..], &unlimited[..]].concat());
+    let mut child = KillOnDrop(child);
+
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws/general/rot"))
+        .await
+        .expect("connect");
+    // ~6 records of ~300 bytes per chat message: 300 messages write ~30 files' worth.
+    let last = 300;
+    for n in 1..=last {
+        let frame = format!(r#"{{"type":"message","text":"message {n}"}}"#);
+        ws.send(Message::text(frame)).await.expect("send");
+    }
+    let last_echo = format!("\"message {last}\"");
+    loop {
+        let frame = tokio::time::timeout(DEADLINE, ws.next())
+            .await
+            .expect("frame")
+            .expect("open");
+        if let Ok(Message::Text(t)) = frame {
+            if t.as_str().contains(&last_echo) {
+                break;
+            }
+        }
+    }
+    terminate(&child.0);
+    assert!(wait(&mut child.0).success());
+
+    let mut kept = vec![trace.clone()];
+    kept.extend((1..=2).map(|n| dir.join(format!("trace.jsonl.{n}"))));
+    for file in &kept {
+        let text = std::fs::read_to_string(file)
+            .unwrap_or_else(|e| panic!("{} was not kept: {e}", file.display()));
+        assert!(
+            text.len() as u64 <= MAX_BYTES,
+            "{} has {} bytes",
+            file.display(),
+            text.len()
+        );
+        for line in text.lines() {
+            serde_json::from_str::<Value>(line).expect("whole JSON lines only");
+        }
+    }
+    let beyond = dir.join("trace.jsonl.3").exists();
+    std::fs::remove_dir_all(&dir).ok();
+    assert!(!beyond, "only --trace-max-files rotated files are kept");
 }

@@ -199,6 +199,18 @@ impl Config {
         self
     }
 
+    /// Rotates at `max_bytes` keeping `max_files` old files, unless a rotation is already set
+    /// (by `FLOWTRACE_MAX_FILE_BYTES` or [`Config::rotation`]) or the output is not a file.
+    ///
+    /// This is the default an application picks for its users (demo-chat's is 64 MiB × 5),
+    /// which the environment still overrides.
+    pub fn default_rotation(self, max_bytes: u64, max_files: usize) -> Self {
+        if self.rotation.is_some() || !matches!(self.output, Output::File(_)) {
+            return self;
+        }
+        self.rotation(max_bytes, max_files)
+    }
+
     /// How long dropping the guard (or process exit) waits for the writer to drain.
     pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
         self.shutdown_timeout = timeout;
@@ -253,5 +265,37 @@ mod tests {
         assert!(Config::new().rotation(0, 1).validate().is_err());
         assert!(Config::new().stdout().rotation(10, 1).validate().is_err());
         assert!(Config::new().rotation(10, 1).validate().is_ok());
+    }
+
+    #[test]
+    fn default_rotation_yields_to_a_configured_one_and_to_non_file_outputs() {
+        let applied = Config::new().default_rotation(64, 5).rotation;
+        assert!(matches!(
+            applied,
+            Some(Rotation {
+                max_bytes: 64,
+                max_files: 5
+            })
+        ));
+        let kept = Config::new()
+            .rotation(10, 2)
+            .default_rotation(64, 5)
+            .rotation;
+        assert!(matches!(
+            kept,
+            Some(Rotation {
+                max_bytes: 10,
+                max_files: 2
+            })
+        ));
+        assert!(
+            Config::new()
+                .stdout()
+                .default_rotation(64, 5)
+                .rotation
+                .is_none()
+        );
+        let sink = Config::new().writer(Vec::new()).default_rotation(64, 5);
+        assert!(sink.rotation.is_none());
     }
 }
