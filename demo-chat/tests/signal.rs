@@ -188,10 +188,10 @@ async fn the_trace_rotates_within_its_bound_under_load() {
             .await
             .expect("frame")
             .expect("open");
-        if let Ok(Message::Text(t)) = frame {
-            if t.as_str().contains(&last_echo) {
-                break;
-            }
+        if let Ok(Message::Text(t)) = frame
+            && t.as_str().contains(&last_echo)
+        {
+            break;
         }
     }
     terminate(&child.0);
