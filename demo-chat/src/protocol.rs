@@ -54,6 +54,24 @@ pub(crate) enum ErrorCode {
     BinaryNotSupported,
     /// The connection sends faster than its rate limit.
     RateLimited,
+    /// The message could not be stored (the Redis engine lost Redis); it reached nobody.
+    Unavailable,
+}
+
+impl ErrorCode {
+    /// The code as it appears in the `error` frame and the metrics.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidJson => "invalid_json",
+            Self::InvalidMessage => "invalid_message",
+            Self::UnknownType => "unknown_type",
+            Self::EmptyText => "empty_text",
+            Self::TextTooLong => "text_too_long",
+            Self::BinaryNotSupported => "binary_not_supported",
+            Self::RateLimited => "rate_limited",
+            Self::Unavailable => "unavailable",
+        }
+    }
 }
 
 /// A refused frame: its code and a human-readable message.
@@ -145,6 +163,7 @@ pub(crate) enum Outgoing<'a> {
         text: &'a str,
         room_id: &'a str,
         timestamp: u64,
+        offset: u64,
     },
     /// Somebody is typing; to everyone but them.
     Typing {
@@ -167,24 +186,77 @@ impl Outgoing<'_> {
     }
 }
 
-/// The `history` frame: the stored messages, already JSON, oldest first.
-#[flowtrace(skip(messages))]
-pub(crate) fn history<'a>(
-    room_id: &str,
-    messages: impl Iterator<Item = &'a Utf8Bytes>,
-) -> Utf8Bytes {
-    let mut out = String::with_capacity(64);
+/// Where a reconnecting client left off: `?since=N&epoch=E` (design §6).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub(crate) struct Since {
+    pub(crate) offset: u64,
+    pub(crate) epoch: Option<String>,
+}
+
+impl Since {
+    /// Reads the query parameters; a `since` that is not a non-negative integer is an error
+    /// with the reason (closed with 4400).
+    pub(crate) fn parse(since: Option<&str>, epoch: Option<&str>) -> Result<Option<Self>, String> {
+        let Some(since) = since else { return Ok(None) };
+        let offset = since
+            .parse::<u64>()
+            .map_err(|_| format!("since must be a non-negative integer offset, got {since:?}"))?;
+        Ok(Some(Self {
+            offset,
+            epoch: epoch.map(str::to_owned),
+        }))
+    }
+}
+
+/// A room's stored history as the `history` frame needs it: the last messages (already JSON,
+/// oldest first, contiguous offsets ending at `offset`), the room's epoch and last offset.
+pub(crate) struct Stored<'a, I> {
+    pub(crate) room_id: &'a str,
+    pub(crate) epoch: &'a str,
+    pub(crate) offset: u64,
+    pub(crate) messages: I,
+}
+
+/// The `history` frame: with `since`, exactly the messages after it when the epoch matches and
+/// none of them has left the history (`recovered: true`), else the whole stored history
+/// (`recovered: false`); without `since`, the whole history and no `recovered` key.
+#[flowtrace(skip(stored), fields(room_id = stored.room_id, offset = stored.offset))]
+pub(crate) fn history<'a, I>(stored: Stored<'_, I>, since: Option<&Since>) -> Utf8Bytes
+where
+    I: ExactSizeIterator<Item = &'a str>,
+{
+    let kept = stored.messages.len() as u64;
+    // The kept messages are the offsets base+1..=offset.
+    let base = stored.offset.saturating_sub(kept);
+    let recovered = since.map(|s| {
+        s.epoch.as_deref() == Some(stored.epoch) && s.offset >= base && s.offset <= stored.offset
+    });
+    let skip = match (since, recovered) {
+        (Some(s), Some(true)) => usize::try_from(s.offset - base).unwrap_or(usize::MAX),
+        _ => 0,
+    };
+    let mut out = String::with_capacity(96);
     out.push_str(r#"{"type":"history","room_id":"#);
     // A validated id needs no escaping, but stay correct for any string.
-    out.push_str(&serde_json::Value::from(room_id).to_string());
+    out.push_str(&serde_json::Value::from(stored.room_id).to_string());
+    out.push_str(r#","epoch":"#);
+    out.push_str(&serde_json::Value::from(stored.epoch).to_string());
+    out.push_str(r#","offset":"#);
+    out.push_str(itoa::Buffer::new().format(stored.offset));
     out.push_str(r#","messages":["#);
-    for (i, m) in messages.enumerate() {
+    for (i, m) in stored.messages.skip(skip).enumerate() {
         if i > 0 {
             out.push(',');
         }
-        out.push_str(m.as_str());
+        out.push_str(m);
     }
-    out.push_str("]}");
+    out.push(']');
+    match recovered {
+        Some(true) => out.push_str(r#","recovered":true"#),
+        Some(false) => out.push_str(r#","recovered":false"#),
+        None => {}
+    }
+    out.push('}');
     out.into()
 }
 
@@ -192,6 +264,86 @@ pub(crate) fn history<'a>(
 mod tests {
     use super::*;
     use serde_json::{Value, json};
+
+    fn stored<'a>(
+        room_id: &'a str,
+        epoch: &'a str,
+        offset: u64,
+        messages: &'a [Utf8Bytes],
+    ) -> Stored<'a, impl ExactSizeIterator<Item = &'a str>> {
+        Stored {
+            room_id,
+            epoch,
+            offset,
+            messages: messages.iter().map(Utf8Bytes::as_str),
+        }
+    }
+
+    /// The offsets of a history frame built from messages `{"o":N}`, and its `recovered`.
+    fn recover(kept: std::ops::RangeInclusive<u64>, since: Option<Since>) -> (Vec<u64>, Value) {
+        let messages: Vec<Utf8Bytes> = kept
+            .clone()
+            .map(|o| format!(r#"{{"o":{o}}}"#).into())
+            .collect();
+        let frame = history(stored("r", "E", *kept.end(), &messages), since.as_ref());
+        let v: Value = serde_json::from_str(frame.as_str()).expect("history is JSON");
+        let offsets = v["messages"]
+            .as_array()
+            .expect("messages")
+            .iter()
+            .filter_map(|m| m["o"].as_u64())
+            .collect();
+        (offsets, v.get("recovered").cloned().unwrap_or(Value::Null))
+    }
+
+    fn since(offset: u64, epoch: &str) -> Option<Since> {
+        Some(Since {
+            offset,
+            epoch: Some(epoch.into()),
+        })
+    }
+
+    #[test]
+    fn recovery_gives_exactly_the_missed_messages_or_says_it_cannot() {
+        // Offsets 51..=150 kept of 150.
+        assert_eq!(
+            recover(51..=150, since(147, "E")),
+            (vec![148, 149, 150], json!(true))
+        );
+        assert_eq!(recover(51..=150, since(150, "E")), (vec![], json!(true)));
+        assert_eq!(recover(51..=150, since(50, "E")).0.len(), 100);
+        assert_eq!(recover(51..=150, since(50, "E")).1, json!(true));
+        // Message 50 has left the history: not recoverable, the last 100.
+        assert_eq!(recover(51..=150, since(49, "E")).1, json!(false));
+        assert_eq!(recover(51..=150, since(49, "E")).0.len(), 100);
+        // Another epoch, or an offset from the future, or no epoch: the last 100, not recovered.
+        assert_eq!(recover(51..=150, since(147, "other")).1, json!(false));
+        assert_eq!(recover(51..=150, since(151, "E")).1, json!(false));
+        let no_epoch = Some(Since {
+            offset: 147,
+            epoch: None,
+        });
+        assert_eq!(recover(51..=150, no_epoch).1, json!(false));
+        assert_eq!(recover(51..=150, None), ((51..=150).collect(), Value::Null));
+        // An empty room: since=0 recovers nothing, exactly.
+        assert_eq!(recover(1..=0, since(0, "E")), (vec![], json!(true)));
+    }
+
+    #[test]
+    fn since_must_be_a_number() {
+        assert_eq!(Since::parse(None, Some("e")), Ok(None));
+        assert_eq!(
+            Since::parse(Some("7"), Some("e")),
+            Ok(Some(Since {
+                offset: 7,
+                epoch: Some("e".into())
+            }))
+        );
+        let err = Since::parse(Some("-1"), None).expect_err("negative refused");
+        assert!(err.contains("since"), "{err}");
+        assert!(Since::parse(Some("x"), None).is_err());
+        assert!(Since::parse(Some(""), None).is_err());
+    }
 
     fn code(frame: &str) -> ErrorCode {
         parse(frame, 10).expect_err("frame is refused").code
@@ -246,16 +398,20 @@ mod tests {
             text: "<b>",
             room_id: "r",
             timestamp: 7,
+            offset: 3,
         };
         assert_eq!(
             m.encode().as_str(),
-            r#"{"type":"message","client_id":"a","text":"<b>","room_id":"r","timestamp":7}"#
+            r#"{"type":"message","client_id":"a","text":"<b>","room_id":"r","timestamp":7,"offset":3}"#
         );
-        let h = history("r", [m.encode(), m.encode()].iter());
+        let h = history(stored("r", "e1", 2, &[m.encode(), m.encode()]), None);
         let v: Value = serde_json::from_str(h.as_str()).expect("history is JSON");
         assert_eq!(v["type"], "history");
+        assert_eq!(v["epoch"], "e1");
+        assert_eq!(v["offset"], 2);
         assert_eq!(v["messages"].as_array().map(Vec::len), Some(2));
         assert_eq!(v["messages"][0]["text"], "<b>");
+        assert!(v.get("recovered").is_none());
         let e = Outgoing::Error {
             code: ErrorCode::RateLimited,
             message: "slow down",
@@ -278,10 +434,15 @@ mod tests {
             text: &text,
             room_id: &longest_id,
             timestamp: u64::MAX,
+            offset: u64::MAX,
         }
         .encode();
         let full = vec![message; limits.history_len];
-        let frame = history(&longest_id, full.iter());
+        let epoch = crate::random_hex();
+        let frame = history(
+            stored(&longest_id, &epoch, u64::MAX, &full),
+            since(1, "x").as_ref(),
+        );
         assert!(frame.len() > 6 * limits.max_text_chars * limits.history_len);
         assert!(
             frame.len() <= limits.largest_outgoing_frame_bytes(),
