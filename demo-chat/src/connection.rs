@@ -351,7 +351,9 @@ fn reply_error(state: &AppState, own: &mpsc::Sender<Utf8Bytes>, error: &FrameErr
         code: error.code,
         message: &error.message,
     };
-    let _ = own.try_send(frame.encode());
+    if own.try_send(frame.encode()).is_ok() {
+        state.metrics().delivered(1);
+    }
 }
 
 #[cfg(test)]

@@ -187,6 +187,7 @@ impl Room {
         };
         // The queue is new and empty, so the history always fits.
         let _ = tx.try_send(protocol::history(stored, since));
+        self.metrics.delivered(1);
         inner.next_conn += 1;
         inner.generation += 1;
         let conn = inner.next_conn;

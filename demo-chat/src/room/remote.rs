@@ -12,6 +12,8 @@
 use axum::extract::ws::Utf8Bytes;
 use tokio::sync::{mpsc, watch};
 
+use crate::metrics::Metrics;
+
 use super::{Inner, JoinError, Kick, Member, Membership, Outbound, Room};
 
 /// A member whose join is under way in Redis.
@@ -97,10 +99,12 @@ impl Room {
         let Some(pending) = inner.pending.get_mut(client_id).filter(|p| p.conn == conn) else {
             return;
         };
-        let _ = pending.queue.try_send(history);
+        if pending.queue.try_send(history).is_ok() {
+            self.metrics.delivered(1);
+        }
         pending.has_history = true;
         if pending.heard_join {
-            promote(&mut inner, client_id);
+            promote(&mut inner, client_id, &self.metrics);
         }
     }
 
@@ -137,7 +141,7 @@ impl Room {
                     pending.heard_join = true;
                     if pending.has_history {
                         let id = id.clone();
-                        promote(&mut inner, &id);
+                        promote(&mut inner, &id, &self.metrics);
                     } else {
                         pending.kept.push(frame.clone());
                     }
@@ -153,14 +157,19 @@ impl Room {
 }
 
 /// Makes a joining member a plain one, after queuing what it kept.
-fn promote(inner: &mut Inner, client_id: &str) {
+fn promote(inner: &mut Inner, client_id: &str, metrics: &Metrics) {
     let Some(pending) = inner.pending.remove(client_id) else {
         return;
     };
     let mut slow = false;
+    let mut queued = 0;
     for frame in pending.kept {
-        slow |= pending.queue.try_send(frame).is_err();
+        match pending.queue.try_send(frame) {
+            Ok(()) => queued += 1,
+            Err(_) => slow = true,
+        }
     }
+    metrics.delivered(queued);
     if slow {
         pending.kick.send_replace(Some(Kick::SLOW));
         return;
