@@ -5,6 +5,7 @@
 //! carries `history`, `message`, `typing`, `user_joined`, `user_left` and `error` frames.
 //!
 //! # Layout
+//! - [`cli`]: the program's entry point (flags, tracing, runtime, signals);
 //! - [`config`]: the limits (history length, text length, queue size, rate limit, keepalive);
 //! - `error`: [`AppError`], the `{"detail": …}` HTTP error;
 //! - `http`: [`app`], the router and the HTTP handlers;
@@ -30,6 +31,7 @@
 //! # }
 //! ```
 
+pub mod cli;
 pub mod config;
 mod connection;
 mod engine;
@@ -77,6 +79,15 @@ impl AppState {
         let metrics = Arc::new(Metrics::new());
         let engine = Engine::memory(&limits, Arc::clone(&metrics));
         Self::with_engine(engine, metrics, limits)
+    }
+
+    /// A node of the Redis engine on `url` (`redis://HOST:PORT[/DB]`): every node on the same
+    /// Redis is one chat. Redis need not be up yet; the node reconnects on its own. Must be
+    /// called inside a tokio runtime (it starts the engine's background tasks).
+    pub fn redis(url: &str, limits: Limits) -> Result<Self, String> {
+        let metrics = Arc::new(Metrics::new());
+        let engine = Engine::redis(url, &limits, Arc::clone(&metrics))?;
+        Ok(Self::with_engine(engine, metrics, limits))
     }
 
     fn with_engine(engine: Engine, metrics: Arc<Metrics>, limits: Limits) -> Self {

@@ -186,6 +186,24 @@ impl Outgoing<'_> {
     }
 }
 
+/// A `message` frame up to its offset's value, for the Redis engine's post script to complete
+/// with the offset it assigns and the closing brace.
+pub(crate) fn message_prefix(client_id: &str, text: &str, room_id: &str, timestamp: u64) -> String {
+    let mut frame = Outgoing::Message {
+        client_id,
+        text,
+        room_id,
+        timestamp,
+        offset: 0,
+    }
+    .encode()
+    .as_str()
+    .to_owned();
+    // The frame ends with `"offset":0}`: its last field, written last.
+    frame.truncate(frame.len().saturating_sub("0}".len()));
+    frame
+}
+
 /// Where a reconnecting client left off: `?since=N&epoch=E` (design §6).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub(crate) struct Since {
@@ -327,6 +345,20 @@ mod tests {
         assert_eq!(recover(51..=150, None), ((51..=150).collect(), Value::Null));
         // An empty room: since=0 recovers nothing, exactly.
         assert_eq!(recover(1..=0, since(0, "E")), (vec![], json!(true)));
+    }
+
+    #[test]
+    fn a_message_prefix_completed_with_an_offset_is_the_message() {
+        let prefix = message_prefix("a", "hi \"there\"", "r", 9);
+        let whole = Outgoing::Message {
+            client_id: "a",
+            text: "hi \"there\"",
+            room_id: "r",
+            timestamp: 9,
+            offset: 12345,
+        }
+        .encode();
+        assert_eq!(format!("{prefix}12345}}"), whole.as_str());
     }
 
     #[test]

@@ -22,7 +22,7 @@ use tokio::sync::{mpsc, watch};
 use crate::metrics::Metrics;
 use crate::protocol::{self, Outgoing, Since, Stored};
 
-pub(crate) use remote::Pending;
+pub(crate) use remote::{Heard, Pending};
 
 /// A frame waiting in a member's outbound queue.
 pub(crate) type Outbound = Utf8Bytes;
@@ -289,11 +289,6 @@ impl Room {
         inner.history.clear();
     }
 
-    /// Whether the room is closed (deleted, reaped, or the server is shutting down).
-    pub(crate) fn is_closed(&self) -> bool {
-        self.lock().closed
-    }
-
     /// The join count if the room is an idle auto-created one (no members, no messages).
     pub(crate) fn idle_generation(&self) -> Option<u64> {
         let inner = self.lock();
@@ -319,10 +314,13 @@ impl Room {
         idle
     }
 
-    /// Whether no member (joined or joining) is here.
-    pub(crate) fn is_empty(&self) -> bool {
-        let inner = self.lock();
-        inner.members.is_empty() && inner.pending.is_empty()
+    /// Closes the room if no member (joined or joining) is here; whether it is closed now.
+    pub(crate) fn close_if_empty(&self) -> bool {
+        let mut inner = self.lock();
+        if inner.members.is_empty() && inner.pending.is_empty() {
+            inner.closed = true;
+        }
+        inner.closed && inner.members.is_empty() && inner.pending.is_empty()
     }
 
     /// The room as the HTTP API shows it (memory engine).

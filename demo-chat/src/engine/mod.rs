@@ -7,6 +7,7 @@
 //! offsets, the Redis engine's come from Redis.
 
 mod memory;
+mod redis;
 
 use std::sync::Arc;
 
@@ -19,6 +20,7 @@ use crate::protocol::Since;
 use crate::room::{JoinError, Kick, Membership, Room, RoomInfo};
 
 use memory::MemoryEngine;
+use redis::RedisEngine;
 
 /// The room `general`, present from the start.
 pub(crate) const GENERAL: &str = "general";
@@ -45,6 +47,7 @@ pub(crate) struct Unavailable;
 /// The running engine.
 pub(crate) enum Engine {
     Memory(MemoryEngine),
+    Redis(RedisEngine),
 }
 
 impl Engine {
@@ -53,15 +56,22 @@ impl Engine {
         Self::Memory(MemoryEngine::new(limits, metrics))
     }
 
+    /// The Redis engine on `url`; starts its background tasks, so it needs a tokio runtime.
+    pub(crate) fn redis(url: &str, limits: &Limits, metrics: Arc<Metrics>) -> Result<Self, String> {
+        RedisEngine::start(url, limits, metrics).map(Self::Redis)
+    }
+
     pub(crate) async fn join(&self, req: JoinRequest<'_>) -> Result<Joined, JoinError> {
         match self {
             Self::Memory(m) => m.join(&req),
+            Self::Redis(r) => r.join(&req).await,
         }
     }
 
     pub(crate) async fn leave(&self, room: &Arc<Room>, client_id: &str, conn: u64) {
         match self {
             Self::Memory(m) => m.leave(room, client_id, conn),
+            Self::Redis(r) => r.leave(room, client_id, conn).await,
         }
     }
 
@@ -77,18 +87,21 @@ impl Engine {
                 room.post(client_id, text);
                 Ok(())
             }
+            Self::Redis(r) => r.post(room, client_id, text).await,
         }
     }
 
     pub(crate) async fn typing(&self, room: &Room, client_id: &str) {
         match self {
             Self::Memory(_) => room.typing(client_id),
+            Self::Redis(r) => r.typing(room, client_id).await,
         }
     }
 
     pub(crate) async fn create(&self, room_id: &str, name: &str) -> Result<RoomInfo, AppError> {
         match self {
             Self::Memory(m) => m.create(room_id, name),
+            Self::Redis(r) => r.create(room_id, name).await,
         }
     }
 
@@ -98,18 +111,21 @@ impl Engine {
                 .get(room_id)
                 .map(|r| r.info(true))
                 .ok_or(AppError::RoomNotFound),
+            Self::Redis(r) => r.room(room_id).await,
         }
     }
 
     pub(crate) async fn rooms(&self) -> Result<Vec<RoomInfo>, AppError> {
         match self {
             Self::Memory(m) => Ok(m.infos()),
+            Self::Redis(r) => r.rooms().await,
         }
     }
 
     pub(crate) async fn delete(&self, room_id: &str) -> Result<(), AppError> {
         match self {
             Self::Memory(m) => m.delete(room_id),
+            Self::Redis(r) => r.delete(room_id).await,
         }
     }
 
@@ -117,6 +133,7 @@ impl Engine {
     pub(crate) fn room_count(&self) -> usize {
         match self {
             Self::Memory(m) => m.count(),
+            Self::Redis(r) => r.room_count(),
         }
     }
 
@@ -124,6 +141,7 @@ impl Engine {
     pub(crate) fn healthy(&self) -> bool {
         match self {
             Self::Memory(_) => true,
+            Self::Redis(r) => r.healthy(),
         }
     }
 
@@ -131,6 +149,7 @@ impl Engine {
     pub(crate) fn shutdown(&self) {
         match self {
             Self::Memory(m) => m.shutdown(),
+            Self::Redis(r) => r.shutdown(),
         }
     }
 }
