@@ -226,7 +226,7 @@ impl Room {
             inner.pending.remove(client_id);
             return true;
         }
-        if !inner.members.get(client_id).is_some_and(|m| m.conn == conn) {
+        if inner.members.get(client_id).is_none_or(|m| m.conn != conn) {
             return false;
         }
         inner.members.remove(client_id);

@@ -44,7 +44,7 @@ pub(super) async fn run(shared: Weak<Shared>) {
         if !general_ensured {
             general_ensured = ensure_general(&engine).await.is_ok();
         }
-        let renew_now = ticks % RENEW_EVERY == 0 || since.elapsed() < TICK * 2;
+        let renew_now = ticks.is_multiple_of(RENEW_EVERY) || since.elapsed() < TICK * 2;
         ticks = ticks.wrapping_add(1);
         if !renew_now {
             continue;
