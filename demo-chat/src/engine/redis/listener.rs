@@ -12,7 +12,8 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use redis::AsyncCommands;
 
-use super::{REDIS_TIMEOUT, RedisFailure, Shared, keys, split_payload};
+use super::reply::split_payload;
+use super::{REDIS_TIMEOUT, RedisFailure, Shared, keys};
 use crate::room::{Heard, Kick, Room};
 
 /// First and longest wait between reconnection attempts.
