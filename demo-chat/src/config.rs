@@ -33,6 +33,12 @@ pub struct Limits {
     pub read_buffer_bytes: usize,
     /// WebSocket write buffer size in bytes (frames are batched up to this before a write).
     pub write_buffer_bytes: usize,
+    /// Most rooms at once: beyond it `POST /rooms` answers 503 and a WebSocket to a new room
+    /// closes with 1013.
+    pub max_rooms: usize,
+    /// How long a room created by a WebSocket connect stays once it has no members and no
+    /// messages.
+    pub room_idle_ttl: Duration,
 }
 
 impl Default for Limits {
@@ -49,6 +55,8 @@ impl Default for Limits {
             close_timeout: Duration::from_secs(5),
             read_buffer_bytes: 1024,
             write_buffer_bytes: 4096,
+            max_rooms: 10_000,
+            room_idle_ttl: Duration::from_secs(60),
         }
     }
 }
@@ -58,7 +66,8 @@ impl Limits {
     /// `max_text_chars` characters that each escape to six bytes (`\u001f`), and two ids of
     /// the longest valid length.
     pub fn largest_outgoing_frame_bytes(&self) -> usize {
-        let fixed = 2 * crate::protocol::MAX_ID_LEN + 256; // keys, ids, timestamp, separators
+        // keys, ids, timestamp, offset, epoch, separators
+        let fixed = 2 * crate::protocol::MAX_ID_LEN + 320;
         self.history_len * (6 * self.max_text_chars + fixed) + fixed
     }
 }
@@ -103,6 +112,15 @@ pub struct Cli {
     /// Seconds a client has to answer a ping.
     #[arg(long, env = "DEMO_CHAT_PING_TIMEOUT", default_value_t = 20.0)]
     pub ping_timeout: f64,
+    /// Most rooms at once (POST beyond it: 503; a WebSocket to a new room: close 1013).
+    #[arg(long, env = "DEMO_CHAT_MAX_ROOMS", default_value_t = 10_000)]
+    pub max_rooms: usize,
+    /// Seconds an idle room created by a WebSocket connect is kept.
+    #[arg(long, env = "DEMO_CHAT_ROOM_IDLE", default_value_t = 60.0)]
+    pub room_idle: f64,
+    /// Redis engine: `redis://HOST:PORT[/DB]`; every node on the same Redis is one chat.
+    #[arg(long, env = "DEMO_CHAT_REDIS_URL")]
+    pub redis: Option<String>,
 }
 
 /// The trace's size bound when neither a flag nor `FLOWTRACE_MAX_FILE_BYTES` sets one: a demo
@@ -148,12 +166,17 @@ impl Cli {
         if self.queue < 2 {
             return Err(format!("--queue must be at least 2, got {}", self.queue));
         }
+        if self.max_rooms == 0 {
+            return Err("--max-rooms must be at least 1 (the room general)".into());
+        }
         Ok(Limits {
             rate_per_sec: self.rate,
             rate_burst: self.burst,
             queue_capacity: self.queue,
             ping_interval: secs("ping-interval", self.ping_interval)?,
             ping_timeout: secs("ping-timeout", self.ping_timeout)?,
+            room_idle_ttl: secs("room-idle", self.room_idle)?,
+            max_rooms: self.max_rooms,
             ..Limits::default()
         })
     }

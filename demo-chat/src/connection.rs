@@ -18,7 +18,9 @@ use tokio::time::{Instant, sleep_until, timeout};
 
 use crate::AppState;
 use crate::config::Limits;
-use crate::protocol::{self, Command, ErrorCode, FrameError, Outgoing};
+use crate::engine::{JoinRequest, Joined, Unavailable};
+use crate::metrics::Disconnect;
+use crate::protocol::{self, Command, ErrorCode, FrameError, Outgoing, Since};
 use crate::rate_limit::TokenBucket;
 use crate::room::{JoinError, Kick, Room};
 
@@ -28,6 +30,17 @@ pub(crate) const CLOSE_INVALID_ID: u16 = 4400;
 pub(crate) const CLOSE_DUPLICATE: u16 = 4409;
 /// Close code for an oversized frame.
 const CLOSE_TOO_BIG: u16 = 1009;
+/// Close code for "try again later": the room cap is reached, or storage is unreachable.
+const CLOSE_TRY_LATER: u16 = 1013;
+
+/// Who connects where, already validated.
+#[derive(Debug)]
+pub(crate) struct Peer {
+    pub(crate) room_id: String,
+    pub(crate) client_id: String,
+    /// Where a reconnecting client left off.
+    pub(crate) since: Option<Since>,
+}
 
 /// Why reading a client frame failed.
 #[derive(Debug)]
@@ -58,38 +71,68 @@ enum Exit {
     ClientClosed,
     /// The client sent a frame over the size limit.
     TooBig,
-    /// The socket failed, or the client vanished, or did not answer a ping.
+    /// The client did not answer a ping, or did not take a write, in time.
+    Unresponsive,
+    /// The socket failed or the client vanished.
     Gone,
 }
 
-/// Runs a connection of `client_id` to `room_id` until it ends. The ids are already valid.
+impl Exit {
+    fn reason(&self) -> Disconnect {
+        match self {
+            Self::Kicked(kick) if *kick == Kick::SLOW => Disconnect::Slow,
+            Self::Kicked(kick) if *kick == Kick::DELETED => Disconnect::RoomDeleted,
+            Self::Kicked(_) => Disconnect::Shutdown,
+            Self::ClientClosed | Self::Gone => Disconnect::Client,
+            Self::TooBig => Disconnect::Error,
+            Self::Unresponsive => Disconnect::Keepalive,
+        }
+    }
+}
+
+/// Runs a connection of a peer until it ends. The ids are already valid.
 #[flowtrace(skip(sink, stream, state))]
-pub(crate) async fn serve<S, R>(
-    mut sink: S,
-    stream: R,
-    state: AppState,
-    room_id: String,
-    client_id: String,
-) where
+pub(crate) async fn serve<S, R>(mut sink: S, stream: R, state: AppState, peer: Peer)
+where
     S: Sink<Message> + Unpin,
     R: Stream<Item = Result<Message, ReadError>> + Unpin,
 {
     let _token = state.connection_token();
     let limits = state.limits();
+    let client_id = peer.client_id.as_str();
     let (kick_tx, mut kick_rx) = watch::channel(None);
-    let joined = state
-        .rooms()
-        .join(&room_id, &client_id, limits.queue_capacity, &kick_tx);
-    let (room, mut membership) = match joined {
+    let request = JoinRequest {
+        room_id: &peer.room_id,
+        client_id,
+        queue_capacity: limits.queue_capacity,
+        kick: &kick_tx,
+        since: peer.since.as_ref(),
+    };
+    let joined = state.engine().join(request).await;
+    let Joined {
+        room,
+        mut membership,
+    } = match joined {
         Ok(joined) => joined,
-        Err(JoinError::Duplicate) => {
-            let why = "client_id already connected to this room";
-            close(&mut sink, CLOSE_DUPLICATE, why, limits).await;
-            return;
-        }
-        Err(JoinError::Closed) => {
-            let kick = Kick::SHUTDOWN;
-            close(&mut sink, kick.code, kick.reason, limits).await;
+        Err(refused) => {
+            let (code, why, reason) = match refused {
+                JoinError::Duplicate => (
+                    CLOSE_DUPLICATE,
+                    "client_id already connected to this room",
+                    Disconnect::Duplicate,
+                ),
+                JoinError::Closed => (
+                    Kick::SHUTDOWN.code,
+                    Kick::SHUTDOWN.reason,
+                    Disconnect::Shutdown,
+                ),
+                JoinError::TooManyRooms => (CLOSE_TRY_LATER, "too many rooms", Disconnect::Error),
+                JoinError::Unavailable => {
+                    (CLOSE_TRY_LATER, "storage unavailable", Disconnect::Error)
+                }
+            };
+            state.metrics().disconnected(reason);
+            close(&mut sink, code, why, limits).await;
             return;
         }
     };
@@ -107,10 +150,14 @@ pub(crate) async fn serve<S, R>(
             biased;
             kick = kicked => Exit::Kicked(kick),
             exit = send_half(&mut sink, &mut membership.queue, &pongs, limits) => exit,
-            exit = receive_half(stream, &room, &client_id, &membership.own, &pongs, limits) => exit,
+            exit = receive_half(stream, &state, &room, client_id, &membership.own, &pongs) => exit,
         }
     };
-    room.leave(&client_id, membership.conn);
+    state
+        .engine()
+        .leave(&room, client_id, membership.conn)
+        .await;
+    state.metrics().disconnected(exit.reason());
     match exit {
         Exit::Kicked(kick) => {
             let queue = &mut membership.queue;
@@ -132,7 +179,7 @@ pub(crate) async fn serve<S, R>(
             let _ = timeout(limits.close_timeout, sink.flush()).await;
         }
         Exit::TooBig => close(&mut sink, CLOSE_TOO_BIG, "frame too big", limits).await,
-        Exit::Gone => {}
+        Exit::Unresponsive | Exit::Gone => {}
     }
 }
 
@@ -176,9 +223,10 @@ where
             frame = queue.recv() => {
                 // The connection holds a sender, so the queue never closes under it.
                 let Some(frame) = frame else { return Exit::Gone };
-                let written = timeout(write_deadline, write_batch(sink, frame, queue)).await;
-                if !matches!(written, Ok(Ok(()))) {
-                    return Exit::Gone;
+                match timeout(write_deadline, write_batch(sink, frame, queue)).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(_)) => return Exit::Gone,
+                    Err(_) => return Exit::Unresponsive,
                 }
             }
             () = pongs.notified() => {
@@ -187,11 +235,13 @@ where
             }
             () = timer.as_mut() => {
                 if pong_due.is_some() {
-                    return Exit::Gone;
+                    return Exit::Unresponsive;
                 }
                 let ping = sink.send(Message::Ping(Default::default()));
-                if !matches!(timeout(write_deadline, ping).await, Ok(Ok(()))) {
-                    return Exit::Gone;
+                match timeout(write_deadline, ping).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(_)) => return Exit::Gone,
+                    Err(_) => return Exit::Unresponsive,
                 }
                 let now = Instant::now();
                 next_ping = now + limits.ping_interval;
@@ -218,27 +268,28 @@ async fn write_batch<S: Sink<Message> + Unpin>(
 }
 
 /// Reads client frames until the client closes, the socket fails, or a frame is too big.
-#[flowtrace(skip(stream, room, own, pongs, limits))]
+#[flowtrace(skip(stream, state, room, own, pongs))]
 async fn receive_half<R>(
     mut stream: R,
+    state: &AppState,
     room: &Room,
     client_id: &str,
     own: &mpsc::Sender<Utf8Bytes>,
     pongs: &Notify,
-    limits: &Limits,
 ) -> Exit
 where
     R: Stream<Item = Result<Message, ReadError>> + Unpin,
 {
+    let limits = state.limits();
     let mut bucket = TokenBucket::new(limits.rate_per_sec, limits.rate_burst);
     while let Some(frame) = stream.next().await {
         let flow = match frame {
             Ok(Message::Text(text)) => {
                 if bucket.try_take() {
-                    handle_text(room, client_id, text.as_str(), own, limits)
+                    handle_text(state, room, client_id, text.as_str(), own).await
                 } else {
                     let why = "too many frames: slow down";
-                    reply_error(own, &FrameError::new(ErrorCode::RateLimited, why));
+                    reply_error(state, own, &FrameError::new(ErrorCode::RateLimited, why));
                     ControlFlow::Continue(())
                 }
             }
@@ -250,7 +301,7 @@ where
                 } else {
                     FrameError::new(ErrorCode::RateLimited, "too many frames: slow down")
                 };
-                reply_error(own, &refusal);
+                reply_error(state, own, &refusal);
                 ControlFlow::Continue(())
             }
             Ok(Message::Pong(_)) => {
@@ -270,31 +321,39 @@ where
 }
 
 /// Handles one text frame; the client stays connected whatever it sent.
-#[flowtrace(skip(room, own, limits))]
-fn handle_text(
+#[flowtrace(skip(state, room, own))]
+async fn handle_text(
+    state: &AppState,
     room: &Room,
     client_id: &str,
     text: &str,
     own: &mpsc::Sender<Utf8Bytes>,
-    limits: &Limits,
 ) -> ControlFlow<Exit> {
-    match protocol::parse(text, limits.max_text_chars) {
-        Ok(Command::Message(text)) => room.post(client_id, &text),
-        Ok(Command::Typing) => room.typing(client_id),
-        Err(e) => reply_error(own, &e),
+    match protocol::parse(text, state.limits().max_text_chars) {
+        Ok(Command::Message(text)) => {
+            if let Err(Unavailable) = state.engine().post(room, client_id, &text).await {
+                let why = "the message could not be stored and was not delivered: try again";
+                reply_error(state, own, &FrameError::new(ErrorCode::Unavailable, why));
+            }
+        }
+        Ok(Command::Typing) => state.engine().typing(room, client_id).await,
+        Err(e) => reply_error(state, own, &e),
     }
     ControlFlow::Continue(())
 }
 
 /// Queues an `error` frame for this client only. If its queue is full it is about to be closed
 /// as slow anyway, so the frame is dropped.
-#[flowtrace(skip(own))]
-fn reply_error(own: &mpsc::Sender<Utf8Bytes>, error: &FrameError) {
+#[flowtrace(skip(state, own))]
+fn reply_error(state: &AppState, own: &mpsc::Sender<Utf8Bytes>, error: &FrameError) {
+    state.metrics().rejected(error.code.as_str());
     let frame = Outgoing::Error {
         code: error.code,
         message: &error.message,
     };
-    let _ = own.try_send(frame.encode());
+    if own.try_send(frame.encode()).is_ok() {
+        state.metrics().delivered(1);
+    }
 }
 
 #[cfg(test)]

@@ -23,6 +23,10 @@ pub enum AppError {
     NoRoute,
     /// The route exists but not with this method (405).
     MethodNotAllowed,
+    /// The room cap is reached (503).
+    TooManyRooms,
+    /// The Redis engine cannot reach Redis (503).
+    StorageUnavailable,
 }
 
 impl std::fmt::Display for AppError {
@@ -36,6 +40,8 @@ impl std::fmt::Display for AppError {
             // FastAPI's wording for the same two cases.
             Self::NoRoute => f.write_str("Not Found"),
             Self::MethodNotAllowed => f.write_str("Method Not Allowed"),
+            Self::TooManyRooms => f.write_str("too many rooms"),
+            Self::StorageUnavailable => f.write_str("storage unavailable"),
         }
     }
 }
@@ -50,6 +56,7 @@ impl AppError {
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::RoomExists => StatusCode::CONFLICT,
             Self::BadQuery(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::TooManyRooms | Self::StorageUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 }

@@ -2,7 +2,9 @@
 
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, Query, State};
-use axum::response::Html;
+use axum::http::StatusCode;
+use axum::http::header::CONTENT_TYPE;
+use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use flowtrace_runtime::flowtrace;
@@ -21,6 +23,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/", get(index))
         .route("/health", get(health))
+        .route("/metrics", get(metrics))
         .route("/rooms", get(list_rooms).post(create_room))
         .route("/rooms/{room_id}", get(get_room).delete(delete_room))
         .route("/ws/{room_id}/{client_id}", get(ws::upgrade))
@@ -44,21 +47,37 @@ async fn index() -> Html<&'static str> {
     Html(INDEX_HTML)
 }
 
+/// 200 `healthy`, or 503 `degraded` while the Redis engine cannot reach Redis.
 #[flowtrace(skip(state))]
-async fn health(State(state): State<AppState>) -> Json<Value> {
-    Json(json!({
-        "status": "healthy",
+async fn health(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
+    let healthy = state.engine().healthy();
+    let status = if healthy {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let body = json!({
+        "status": if healthy { "healthy" } else { "degraded" },
         "service": "demo-chat",
         "timestamp": crate::now_ms(),
-        "rooms": state.rooms().list().len(),
+        "rooms": state.engine().room_count(),
         "connections": state.connection_count(),
-    }))
+    });
+    (status, Json(body))
+}
+
+/// The node's metrics in the Prometheus text format.
+#[flowtrace(skip(state))]
+async fn metrics(State(state): State<AppState>) -> Response {
+    let rooms = state.engine().room_count();
+    let text = state.metrics().render(state.connection_count(), rooms);
+    ([(CONTENT_TYPE, crate::metrics::CONTENT_TYPE)], text).into_response()
 }
 
 #[flowtrace(skip(state))]
-async fn list_rooms(State(state): State<AppState>) -> Json<Value> {
-    let rooms = state.rooms().infos();
-    Json(json!({ "count": rooms.len(), "rooms": rooms }))
+async fn list_rooms(State(state): State<AppState>) -> Result<Json<Value>, AppError> {
+    let rooms = state.engine().rooms().await?;
+    Ok(Json(json!({ "count": rooms.len(), "rooms": rooms })))
 }
 
 /// `POST /rooms?room_id=…&name=…`.
@@ -82,8 +101,7 @@ async fn create_room(
             "name must be 1-{MAX_NAME_CHARS} characters and not blank"
         )));
     }
-    let room = state.rooms().create(&room_id, &name)?;
-    Ok(Json(room.info(true)))
+    Ok(Json(state.engine().create(&room_id, &name).await?))
 }
 
 #[flowtrace(skip(state))]
@@ -93,8 +111,7 @@ async fn get_room(
 ) -> Result<Json<RoomInfo>, AppError> {
     let Path(room_id) = room_id?;
     validate_id("room_id", &room_id).map_err(AppError::InvalidInput)?;
-    let room = state.rooms().get(&room_id).ok_or(AppError::RoomNotFound)?;
-    Ok(Json(room.info(true)))
+    Ok(Json(state.engine().room(&room_id).await?))
 }
 
 #[flowtrace(skip(state))]
@@ -104,7 +121,7 @@ async fn delete_room(
 ) -> Result<Json<Value>, AppError> {
     let Path(room_id) = room_id?;
     validate_id("room_id", &room_id).map_err(AppError::InvalidInput)?;
-    state.rooms().delete(&room_id)?;
+    state.engine().delete(&room_id).await?;
     state.release_freed_memory();
     Ok(Json(
         json!({ "message": "Room deleted successfully", "room_id": room_id }),

@@ -5,10 +5,13 @@
 //! carries `history`, `message`, `typing`, `user_joined`, `user_left` and `error` frames.
 //!
 //! # Layout
+//! - [`cli`]: the program's entry point (flags, tracing, runtime, signals);
 //! - [`config`]: the limits (history length, text length, queue size, rate limit, keepalive);
 //! - `error`: [`AppError`], the `{"detail": …}` HTTP error;
 //! - `http`: [`app`], the router and the HTTP handlers;
-//! - `rooms` / `room`: the room registry and one room's members, history and fan-out;
+//! - `engine`: the engine seam (memory or Redis): rooms, membership, history, fan-out;
+//! - `room`: one room's local members and fan-out (and its history in the memory engine);
+//! - `metrics`: the node's counters and `GET /metrics`;
 //! - `protocol`: the JSON frames in both directions and the id rules;
 //! - `ws` / `connection`: the WebSocket upgrade and one connection's send and receive halves;
 //! - `rate_limit`: the per-connection token bucket.
@@ -28,15 +31,17 @@
 //! # }
 //! ```
 
+pub mod cli;
 pub mod config;
 mod connection;
+mod engine;
 mod error;
 mod http;
 mod memory;
+mod metrics;
 mod protocol;
 mod rate_limit;
 mod room;
-mod rooms;
 mod ws;
 
 use std::future::Future;
@@ -44,9 +49,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 pub use config::Limits;
+use engine::Engine;
 pub use error::AppError;
 pub use http::app;
-use rooms::Rooms;
+use metrics::Metrics;
 use tokio::net::TcpListener;
 
 /// Everything the handlers share: the rooms, the limits, and the shutdown bookkeeping.
@@ -58,7 +64,8 @@ pub struct AppState {
 }
 
 struct Shared {
-    rooms: Rooms,
+    engine: Engine,
+    metrics: Arc<Metrics>,
     limits: Limits,
     /// Every live WebSocket connection holds a receiver; `closed()` tells when all have ended.
     connections: tokio::sync::watch::Sender<()>,
@@ -69,10 +76,26 @@ struct Shared {
 impl AppState {
     /// A fresh state with the room `general` and the given limits.
     pub fn new(limits: Limits) -> Self {
+        let metrics = Arc::new(Metrics::new());
+        let engine = Engine::memory(&limits, Arc::clone(&metrics));
+        Self::with_engine(engine, metrics, limits)
+    }
+
+    /// A node of the Redis engine on `url` (`redis://HOST:PORT[/DB]`): every node on the same
+    /// Redis is one chat. Redis need not be up yet; the node reconnects on its own. Must be
+    /// called inside a tokio runtime (it starts the engine's background tasks).
+    pub fn redis(url: &str, limits: Limits) -> Result<Self, String> {
+        let metrics = Arc::new(Metrics::new());
+        let engine = Engine::redis(url, &limits, Arc::clone(&metrics))?;
+        Ok(Self::with_engine(engine, metrics, limits))
+    }
+
+    fn with_engine(engine: Engine, metrics: Arc<Metrics>, limits: Limits) -> Self {
         let (connections, _) = tokio::sync::watch::channel(());
         Self {
             shared: Arc::new(Shared {
-                rooms: Rooms::new(limits.history_len),
+                engine,
+                metrics,
                 limits,
                 connections,
                 trim_queued: AtomicBool::new(false),
@@ -80,8 +103,12 @@ impl AppState {
         }
     }
 
-    pub(crate) fn rooms(&self) -> &Rooms {
-        &self.shared.rooms
+    pub(crate) fn engine(&self) -> &Engine {
+        &self.shared.engine
+    }
+
+    pub(crate) fn metrics(&self) -> &Metrics {
+        &self.shared.metrics
     }
 
     pub(crate) fn limits(&self) -> &Limits {
@@ -122,7 +149,7 @@ impl AppState {
 
     /// Closes every WebSocket with 1001 and refuses new ones; HTTP keeps working.
     pub fn begin_shutdown(&self) {
-        self.shared.rooms.shutdown();
+        self.shared.engine.shutdown();
     }
 
     /// Resolves once every WebSocket connection has ended.
@@ -183,4 +210,19 @@ pub(crate) fn now_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// 16 random lowercase hex digits (room epochs, node ids): std's randomly keyed hasher over the
+/// clock and a counter, so no two calls in a process agree and processes differ.
+pub(crate) fn random_hex() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    static CALLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u64(CALLS.fetch_add(1, Ordering::Relaxed));
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    hasher.write_u128(nanos);
+    hasher.write_u32(std::process::id());
+    format!("{:016x}", hasher.finish())
 }

@@ -54,6 +54,24 @@ pub(crate) enum ErrorCode {
     BinaryNotSupported,
     /// The connection sends faster than its rate limit.
     RateLimited,
+    /// The message could not be stored (the Redis engine lost Redis); it reached nobody.
+    Unavailable,
+}
+
+impl ErrorCode {
+    /// The code as it appears in the `error` frame and the metrics.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidJson => "invalid_json",
+            Self::InvalidMessage => "invalid_message",
+            Self::UnknownType => "unknown_type",
+            Self::EmptyText => "empty_text",
+            Self::TextTooLong => "text_too_long",
+            Self::BinaryNotSupported => "binary_not_supported",
+            Self::RateLimited => "rate_limited",
+            Self::Unavailable => "unavailable",
+        }
+    }
 }
 
 /// A refused frame: its code and a human-readable message.
@@ -145,6 +163,7 @@ pub(crate) enum Outgoing<'a> {
         text: &'a str,
         room_id: &'a str,
         timestamp: u64,
+        offset: u64,
     },
     /// Somebody is typing; to everyone but them.
     Typing {
@@ -167,127 +186,97 @@ impl Outgoing<'_> {
     }
 }
 
-/// The `history` frame: the stored messages, already JSON, oldest first.
-#[flowtrace(skip(messages))]
-pub(crate) fn history<'a>(
-    room_id: &str,
-    messages: impl Iterator<Item = &'a Utf8Bytes>,
-) -> Utf8Bytes {
-    let mut out = String::with_capacity(64);
+/// A `message` frame up to its offset's value, for the Redis engine's post script to complete
+/// with the offset it assigns and the closing brace.
+pub(crate) fn message_prefix(client_id: &str, text: &str, room_id: &str, timestamp: u64) -> String {
+    let mut frame = Outgoing::Message {
+        client_id,
+        text,
+        room_id,
+        timestamp,
+        offset: 0,
+    }
+    .encode()
+    .as_str()
+    .to_owned();
+    // The frame ends with `"offset":0}`: its last field, written last.
+    frame.truncate(frame.len().saturating_sub("0}".len()));
+    frame
+}
+
+/// Where a reconnecting client left off: `?since=N&epoch=E` (design §6).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub(crate) struct Since {
+    pub(crate) offset: u64,
+    pub(crate) epoch: Option<String>,
+}
+
+impl Since {
+    /// Reads the query parameters; a `since` that is not a non-negative integer is an error
+    /// with the reason (closed with 4400).
+    pub(crate) fn parse(since: Option<&str>, epoch: Option<&str>) -> Result<Option<Self>, String> {
+        let Some(since) = since else { return Ok(None) };
+        let offset = since
+            .parse::<u64>()
+            .map_err(|_| format!("since must be a non-negative integer offset, got {since:?}"))?;
+        Ok(Some(Self {
+            offset,
+            epoch: epoch.map(str::to_owned),
+        }))
+    }
+}
+
+/// A room's stored history as the `history` frame needs it: the last messages (already JSON,
+/// oldest first, contiguous offsets ending at `offset`), the room's epoch and last offset.
+pub(crate) struct Stored<'a, I> {
+    pub(crate) room_id: &'a str,
+    pub(crate) epoch: &'a str,
+    pub(crate) offset: u64,
+    pub(crate) messages: I,
+}
+
+/// The `history` frame: with `since`, exactly the messages after it when the epoch matches and
+/// none of them has left the history (`recovered: true`), else the whole stored history
+/// (`recovered: false`); without `since`, the whole history and no `recovered` key.
+#[flowtrace(skip(stored), fields(room_id = stored.room_id, offset = stored.offset))]
+pub(crate) fn history<'a, I>(stored: Stored<'_, I>, since: Option<&Since>) -> Utf8Bytes
+where
+    I: ExactSizeIterator<Item = &'a str>,
+{
+    let kept = stored.messages.len() as u64;
+    // The kept messages are the offsets base+1..=offset.
+    let base = stored.offset.saturating_sub(kept);
+    let recovered = since.map(|s| {
+        s.epoch.as_deref() == Some(stored.epoch) && s.offset >= base && s.offset <= stored.offset
+    });
+    let skip = match (since, recovered) {
+        (Some(s), Some(true)) => usize::try_from(s.offset - base).unwrap_or(usize::MAX),
+        _ => 0,
+    };
+    let mut out = String::with_capacity(96);
     out.push_str(r#"{"type":"history","room_id":"#);
     // A validated id needs no escaping, but stay correct for any string.
-    out.push_str(&serde_json::Value::from(room_id).to_string());
+    out.push_str(&serde_json::Value::from(stored.room_id).to_string());
+    out.push_str(r#","epoch":"#);
+    out.push_str(&serde_json::Value::from(stored.epoch).to_string());
+    out.push_str(r#","offset":"#);
+    out.push_str(itoa::Buffer::new().format(stored.offset));
     out.push_str(r#","messages":["#);
-    for (i, m) in messages.enumerate() {
+    for (i, m) in stored.messages.skip(skip).enumerate() {
         if i > 0 {
             out.push(',');
         }
-        out.push_str(m.as_str());
+        out.push_str(m);
     }
-    out.push_str("]}");
+    out.push(']');
+    match recovered {
+        Some(true) => out.push_str(r#","recovered":true"#),
+        Some(false) => out.push_str(r#","recovered":false"#),
+        None => {}
+    }
+    out.push('}');
     out.into()
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::{Value, json};
-
-    fn code(frame: &str) -> ErrorCode {
-        parse(frame, 10).expect_err("frame is refused").code
-    }
-
-    #[test]
-    fn ids_follow_the_rules() {
-        assert!(validate_id("room_id", "general").is_ok());
-        assert!(validate_id("room_id", "a.b-c_D9").is_ok());
-        assert!(validate_id("room_id", &"x".repeat(64)).is_ok());
-        assert!(validate_id("room_id", &"x".repeat(65)).is_err());
-        assert!(validate_id("room_id", "").is_err());
-        let err = validate_id("client_id", "a b").expect_err("space refused");
-        assert!(err.starts_with("client_id may only contain"), "{err}");
-        assert!(validate_id("client_id", "é").is_err());
-    }
-
-    #[test]
-    fn parses_the_two_client_frames() {
-        let msg = parse(r#"{"type":"message","text":"hi","extra":1}"#, 10);
-        assert_eq!(msg, Ok(Command::Message("hi".into())));
-        assert_eq!(parse(r#"{"type":"typing"}"#, 10), Ok(Command::Typing));
-    }
-
-    #[test]
-    fn classifies_bad_frames() {
-        assert_eq!(code("not json"), ErrorCode::InvalidJson);
-        assert_eq!(code("[1,2]"), ErrorCode::InvalidJson);
-        assert_eq!(code(r#"{"text":"no type"}"#), ErrorCode::InvalidMessage);
-        assert_eq!(
-            code(r#"{"type":"message","text":5}"#),
-            ErrorCode::InvalidMessage
-        );
-        assert_eq!(code(r#"{"type":"message"}"#), ErrorCode::InvalidMessage);
-        assert_eq!(code(r#"{"type":"dance"}"#), ErrorCode::UnknownType);
-        assert_eq!(
-            code(r#"{"type":"message","text":"  "}"#),
-            ErrorCode::EmptyText
-        );
-        assert_eq!(
-            code(r#"{"type":"message","text":"12345678901"}"#),
-            ErrorCode::TextTooLong
-        );
-        // The limit counts characters, not bytes.
-        assert!(parse(r#"{"type":"message","text":"éééééééééé"}"#, 10).is_ok());
-    }
-
-    #[test]
-    fn outgoing_frames_have_the_spec_fields_in_order() {
-        let m = Outgoing::Message {
-            client_id: "a",
-            text: "<b>",
-            room_id: "r",
-            timestamp: 7,
-        };
-        assert_eq!(
-            m.encode().as_str(),
-            r#"{"type":"message","client_id":"a","text":"<b>","room_id":"r","timestamp":7}"#
-        );
-        let h = history("r", [m.encode(), m.encode()].iter());
-        let v: Value = serde_json::from_str(h.as_str()).expect("history is JSON");
-        assert_eq!(v["type"], "history");
-        assert_eq!(v["messages"].as_array().map(Vec::len), Some(2));
-        assert_eq!(v["messages"][0]["text"], "<b>");
-        let e = Outgoing::Error {
-            code: ErrorCode::RateLimited,
-            message: "slow down",
-        };
-        let v: Value = serde_json::from_str(e.encode().as_str()).expect("error is JSON");
-        assert_eq!(
-            v,
-            json!({"type":"error","code":"rate_limited","message":"slow down"})
-        );
-    }
-
-    #[test]
-    fn the_largest_history_fits_the_outgoing_frame_bound() {
-        let limits = crate::Limits::default();
-        // Control characters escape to six bytes each: the longest a text can encode to.
-        let text = "\u{1}".repeat(limits.max_text_chars);
-        let longest_id = "i".repeat(MAX_ID_LEN);
-        let message = Outgoing::Message {
-            client_id: &longest_id,
-            text: &text,
-            room_id: &longest_id,
-            timestamp: u64::MAX,
-        }
-        .encode();
-        let full = vec![message; limits.history_len];
-        let frame = history(&longest_id, full.iter());
-        assert!(frame.len() > 6 * limits.max_text_chars * limits.history_len);
-        assert!(
-            frame.len() <= limits.largest_outgoing_frame_bytes(),
-            "{} > {}",
-            frame.len(),
-            limits.largest_outgoing_frame_bytes()
-        );
-    }
-}
+mod tests;

@@ -2,21 +2,30 @@
 //! [`connection::serve`](crate::connection::serve) on the split socket.
 
 use axum::extract::ws::{WebSocket, WebSocketUpgrade};
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use flowtrace_runtime::flowtrace;
 use futures_util::StreamExt;
 
 use crate::connection::{self, CLOSE_INVALID_ID, ReadError};
-use crate::protocol::validate_id;
+use crate::protocol::{Since, validate_id};
 use crate::{AppError, AppState};
 
-/// Upgrades the request; invalid ids are refused after the upgrade with close 4400 and the reason,
-/// so that browsers, which cannot read an HTTP error on a WebSocket, see why.
+/// `?since=N&epoch=E`: where a reconnecting client left off (design §6).
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct Resume {
+    since: Option<String>,
+    epoch: Option<String>,
+}
+
+/// Upgrades the request; invalid ids or a malformed `since` are refused after the upgrade with
+/// close 4400 and the reason, so that browsers, which cannot read an HTTP error on a WebSocket,
+/// see why.
 #[flowtrace(skip(ws, state))]
 pub(crate) async fn upgrade(
     ws: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
     Path((room_id, client_id)): Path<(String, String)>,
+    Query(resume): Query<Resume>,
     State(state): State<AppState>,
 ) -> Result<Response, AppError> {
     let ws = ws.map_err(|e| AppError::NotWebSocket(e.body_text()))?;
@@ -30,13 +39,13 @@ pub(crate) async fn upgrade(
         .max_write_buffer_size(limits.write_buffer_bytes + limits.largest_outgoing_frame_bytes())
         .max_frame_size(limits.max_frame_bytes)
         .max_message_size(limits.max_frame_bytes);
-    let invalid = validate_id("room_id", &room_id)
+    let checked = validate_id("room_id", &room_id)
         .and_then(|()| validate_id("client_id", &client_id))
-        .err();
+        .and_then(|()| Since::parse(resume.since.as_deref(), resume.epoch.as_deref()));
     Ok(ws.on_upgrade(move |socket| async move {
-        match invalid {
-            Some(reason) => refuse(socket, &reason, &state).await,
-            None => handle_socket(socket, room_id, client_id, state).await,
+        match checked {
+            Err(reason) => refuse(socket, &reason, &state).await,
+            Ok(since) => handle_socket(socket, room_id, client_id, since, state).await,
         }
     }))
 }
@@ -48,8 +57,19 @@ async fn refuse(mut socket: WebSocket, reason: &str, state: &AppState) {
 
 /// One chat connection, from join to leave.
 #[flowtrace(skip(socket, state))]
-async fn handle_socket(socket: WebSocket, room_id: String, client_id: String, state: AppState) {
+async fn handle_socket(
+    socket: WebSocket,
+    room_id: String,
+    client_id: String,
+    since: Option<Since>,
+    state: AppState,
+) {
     let (sink, stream) = socket.split();
     let stream = stream.map(|frame| frame.map_err(ReadError::from_axum));
-    connection::serve(sink, stream, state, room_id, client_id).await;
+    let peer = connection::Peer {
+        room_id,
+        client_id,
+        since,
+    };
+    connection::serve(sink, stream, state, peer).await;
 }

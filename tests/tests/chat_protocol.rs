@@ -32,8 +32,16 @@ async fn a_message_reaches_everyone_with_exact_fields() {
     assert_eq!(to_alice, to_bob, "sender and others get the same frame");
     assert_eq!(
         keys(&to_bob),
-        ["client_id", "room_id", "text", "timestamp", "type"]
+        [
+            "client_id",
+            "offset",
+            "room_id",
+            "text",
+            "timestamp",
+            "type"
+        ]
     );
+    assert_eq!(to_bob["offset"], 1);
     assert_eq!(to_bob["type"], "message");
     assert_eq!(to_bob["client_id"], "alice");
     assert_eq!(to_bob["text"], "Hello, World!");
@@ -50,10 +58,14 @@ async fn a_message_reaches_everyone_with_exact_fields() {
 async fn joins_and_leaves_are_counted_for_everyone() {
     let server = Server::start().await;
     let mut a = server.connect("counts", "a").await;
+    let history = a.recv_json().await;
     assert_eq!(
-        a.recv_json().await,
-        json!({"type":"history","room_id":"counts","messages":[]})
+        keys(&history),
+        ["epoch", "messages", "offset", "room_id", "type"]
     );
+    assert_eq!(history["messages"], json!([]));
+    assert_eq!(history["offset"], 0);
+    assert!(history["epoch"].as_str().is_some_and(|e| !e.is_empty()));
     assert_eq!(a.recv_json().await["participant_count"], 1);
     let mut b = server.join("counts", "b").await;
     let mut c = server.join("counts", "c").await;

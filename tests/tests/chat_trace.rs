@@ -147,7 +147,10 @@ async fn a_traced_session_shuts_down_gracefully_with_a_complete_trace() {
     let socket = chain_root(&by_id, post);
     let args: Value =
         serde_json::from_str(socket["args"].as_str().expect("args string")).expect("args JSON");
-    assert_eq!(args, json!({"room_id":"traced","client_id":"alice"}));
+    assert_eq!(
+        args,
+        json!({"room_id":"traced","client_id":"alice","since":null})
+    );
     let get = enters
         .iter()
         .find(|r| r["function"] == "get_room")

@@ -27,6 +27,14 @@ fn tracing_off() {
     });
 }
 
+fn peer(room: &str, client: &str) -> super::Peer {
+    super::Peer {
+        room_id: room.into(),
+        client_id: client.into(),
+        since: None,
+    }
+}
+
 fn connect(state: &AppState, room: &str, client: &str) -> Client {
     tracing_off();
     let (to_server, stream) = unbounded();
@@ -35,8 +43,7 @@ fn connect(state: &AppState, room: &str, client: &str) -> Client {
         sink,
         stream,
         state.clone(),
-        room.into(),
-        client.into(),
+        peer(room, client),
     ));
     Client {
         to_server,
@@ -72,10 +79,11 @@ impl Client {
 async fn join_sends_history_then_presence_and_echoes_messages() {
     let state = AppState::default();
     let mut alice = connect(&state, "general", "alice");
-    assert_eq!(
-        alice.json().await,
-        json!({"type":"history","room_id":"general","messages":[]})
-    );
+    let history = alice.json().await;
+    assert_eq!(history["type"], "history");
+    assert_eq!(history["messages"], json!([]));
+    assert_eq!(history["offset"], 0);
+    assert!(history.get("recovered").is_none());
     assert_eq!(
         alice.json().await,
         json!({"type":"user_joined","client_id":"alice","room_id":"general","participant_count":1})
@@ -86,6 +94,7 @@ async fn join_sends_history_then_presence_and_echoes_messages() {
     assert_eq!(echo["text"], "hello");
     assert_eq!(echo["client_id"], "alice");
     assert!(echo["timestamp"].is_u64());
+    assert_eq!(echo["offset"], 1);
 }
 
 #[tokio::test]
@@ -197,8 +206,7 @@ async fn a_client_that_stops_reading_is_dropped_even_while_a_write_waits() {
         sink,
         stream,
         state.clone(),
-        "r".into(),
-        "stuck".into(),
+        peer("r", "stuck"),
     ));
     assert_eq!(watcher.json().await["client_id"], "stuck"); // user_joined
     // Before its pings it waits for the socket, so no ping could ever tell it is gone.

@@ -111,7 +111,12 @@ pub struct Client {
 
 impl Client {
     pub async fn connect(addr: SocketAddr, room: &str, client: &str) -> Self {
-        let url = format!("ws://{addr}/ws/{room}/{client}");
+        Self::connect_path(addr, &format!("{room}/{client}")).await
+    }
+
+    /// Connects to `/ws/{path}`, e.g. `room/client?since=3&epoch=…`.
+    pub async fn connect_path(addr: SocketAddr, path: &str) -> Self {
+        let url = format!("ws://{addr}/ws/{path}");
         let (ws, _) = tokio::time::timeout(DEADLINE, tokio_tungstenite::connect_async(url))
             .await
             .expect("connect within the deadline")
@@ -181,8 +186,14 @@ impl Client {
     }
 }
 
-/// A minimal HTTP/1.1 request without a body, with `Connection: close`.
+/// A minimal HTTP/1.1 request without a body, with `Connection: close`; the body as JSON.
 pub async fn http(addr: SocketAddr, method: &str, path: &str) -> (u16, Value) {
+    let (status, body) = http_text(addr, method, path).await;
+    (status, serde_json::from_str(&body).unwrap_or(Value::Null))
+}
+
+/// A minimal HTTP/1.1 request without a body, with `Connection: close`; the body as text.
+pub async fn http_text(addr: SocketAddr, method: &str, path: &str) -> (u16, String) {
     let exchange = async {
         let mut tcp = TcpStream::connect(addr).await.expect("connect");
         let request =
@@ -204,7 +215,7 @@ pub async fn http(addr: SocketAddr, method: &str, path: &str) -> (u16, Value) {
         .nth(1)
         .and_then(|s| s.parse().ok())
         .expect("status code");
-    (status, serde_json::from_str(body).unwrap_or(Value::Null))
+    (status, body.to_owned())
 }
 
 /// Limits for tests that send fast: no practical rate limit.
