@@ -1,25 +1,29 @@
-//! The web client survives a lost connection: headless Chromium reaches the server through a
-//! proxy that the test cuts; while it is down another client sends messages; once it is back the
-//! page has reconnected on its own, recovered with `since`/`epoch`, and shows every message
-//! exactly once, in order.
+//! The web client survives a lost connection and a restarted server: headless Chromium reaches
+//! the server through a proxy; the test cuts the proxy (memory engine) or restarts the node
+//! behind it (Redis engine) while another client sends; once it is back the page has reconnected
+//! on its own, recovered with `since`/`epoch`, and shows every message exactly once, in order.
 
 mod browser_common;
 mod chat_common;
+mod chat_redis_common;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use browser_common::{Cdp, join, wait_for};
-use chat_common::Server;
+use chat_common::{Client, Server};
+use chat_redis_common::{Node, Redis};
 use serde_json::json;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::AbortHandle;
 
-/// A TCP proxy in front of the server whose links the test can cut, and which refuses new ones
-/// (accepts and closes them at once) until it is restored.
+/// A TCP proxy in front of a server whose links the test can cut, which refuses new ones
+/// (accepts and closes them at once) until it is restored, and which can be pointed at another
+/// server.
 struct Proxy {
     addr: SocketAddr,
+    target: Arc<Mutex<SocketAddr>>,
     up: Arc<AtomicBool>,
     links: Arc<Mutex<Vec<AbortHandle>>>,
     accepting: AbortHandle,
@@ -29,14 +33,16 @@ impl Proxy {
     async fn start(target: SocketAddr) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
         let addr = listener.local_addr().expect("proxy addr");
+        let target = Arc::new(Mutex::new(target));
         let up = Arc::new(AtomicBool::new(true));
         let links = Arc::new(Mutex::new(Vec::new()));
-        let (accept_up, accept_links) = (up.clone(), links.clone());
+        let (accept_target, accept_up, accept_links) = (target.clone(), up.clone(), links.clone());
         let accepting = tokio::spawn(async move {
             while let Ok((mut inbound, _)) = listener.accept().await {
                 if !accept_up.load(Ordering::SeqCst) {
                     continue; // dropped: the browser sees a failed connection
                 }
+                let target = *accept_target.lock().expect("target");
                 let link = tokio::spawn(async move {
                     if let Ok(mut outbound) = TcpStream::connect(target).await {
                         let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
@@ -51,10 +57,16 @@ impl Proxy {
         .abort_handle();
         Self {
             addr,
+            target,
             up,
             links,
             accepting,
         }
+    }
+
+    /// New links go to `target` from now on.
+    fn retarget(&self, target: SocketAddr) {
+        *self.target.lock().expect("target") = target;
     }
 
     /// Drops every open link, as a network blip or a restarting load balancer would.
@@ -80,6 +92,14 @@ impl Drop for Proxy {
 /// The page's chat lines without their time stamps (`[12:00:00] other: hi` → `other: hi`).
 const SHOWN_MESSAGES: &str = "[...document.querySelectorAll('#messages li:not(.event):not(.error)')]\
      .map(li => li.textContent.replace(/^\\[[^\\]]*\\] /, ''))";
+
+/// Sends each text and waits for its echo: the server has stored and broadcast it.
+async fn say_acknowledged(client: &mut Client, texts: &[&str]) {
+    for text in texts {
+        client.say(text).await;
+        client.recv_type("message").await;
+    }
+}
 
 fn page_shows(text: &str) -> String {
     wait_for(&format!(
@@ -112,10 +132,7 @@ async fn the_web_client_reconnects_and_shows_what_it_missed_exactly_once() {
         status.as_str().is_some_and(|s| s.contains("reconnecting")),
         "the page says it is reconnecting: {status}"
     );
-    for text in ["missed 1", "missed 2"] {
-        other.say(text).await;
-        other.recv_type("message").await; // acknowledged: stored and broadcast
-    }
+    say_acknowledged(&mut other, &["missed 1", "missed 2"]).await;
     proxy.restore();
     cdp.eval(&page, &page_shows("other: missed 2")).await;
     cdp.eval(
@@ -139,4 +156,50 @@ async fn the_web_client_reconnects_and_shows_what_it_missed_exactly_once() {
     drop(browser);
     drop(proxy);
     server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_web_client_survives_a_node_restart_on_redis_and_shows_what_it_missed_once() {
+    let redis = Redis::start().await;
+    let mut node = Node::start(&redis);
+    let other_node = Node::start(&redis);
+    let proxy = Proxy::start(node.addr).await;
+    let (browser, mut cdp) = Cdp::launch().await;
+    let page = cdp.open_page(&format!("http://{}/", proxy.addr)).await;
+    join(&mut cdp, &page, "restart", "web").await;
+    let (mut other, _) = other_node.join("restart", "other").await;
+    say_acknowledged(&mut other, &["before"]).await;
+    cdp.eval(&page, &page_shows("other: before")).await;
+
+    // SIGTERM: the page gets 1001 and its retries fail until a node is back behind the proxy.
+    node.stop();
+    cdp.eval(
+        &page,
+        &wait_for("document.body.dataset.reconnecting === 'true'"),
+    )
+    .await;
+    say_acknowledged(&mut other, &["missed 1", "missed 2"]).await;
+    let restarted = Node::start(&redis);
+    proxy.retarget(restarted.addr);
+    cdp.eval(&page, &page_shows("other: missed 2")).await;
+    cdp.eval(
+        &page,
+        &wait_for("document.body.dataset.connected === 'true'"),
+    )
+    .await;
+    say_acknowledged(&mut other, &["after"]).await;
+    cdp.eval(&page, &page_shows("other: after")).await;
+
+    let shown = cdp.eval(&page, SHOWN_MESSAGES).await;
+    assert_eq!(
+        shown,
+        json!([
+            "other: before",
+            "other: missed 1",
+            "other: missed 2",
+            "other: after"
+        ])
+    );
+    drop(browser);
+    drop(proxy);
 }
