@@ -8,6 +8,7 @@ use crossbeam_channel::Sender;
 use smallvec::SmallVec;
 
 use crate::clock::{self, Instant};
+use crate::ids::{TraceId, hex16};
 use crate::json;
 use crate::site::CallSite;
 use crate::stamp::Stamp;
@@ -56,6 +57,10 @@ pub(crate) struct Record {
     pub(crate) id: u64,
     /// 0 at a root.
     pub(crate) parent: u64,
+    /// The call's trace; written on a root's ENTER only.
+    pub(crate) trace: TraceId,
+    /// The remote parent's span id, 0 if none; written on a root's ENTER only.
+    pub(crate) remote_parent: u64,
     /// When this record was made.
     pub(crate) at: Instant,
     /// When the call entered (the same as `at` for ENTER).
@@ -76,7 +81,7 @@ pub(crate) enum Message {
 }
 
 /// Room for every part of a line but its variable texts (thread, names, payload).
-const FIXED_LINE_BYTES: usize = 320;
+const FIXED_LINE_BYTES: usize = 400;
 
 /// The most bytes the line of `record` can take.
 #[inline]
@@ -136,6 +141,14 @@ pub(crate) fn encode_into(record: &Record, stamp: &mut Stamp, out: &mut [u8]) ->
     if record.parent != 0 {
         line.put(b",\"parent\":");
         line.put(number.format(record.parent).as_bytes());
+    } else if record.event == Event::Enter && !record.trace.is_none() {
+        line.put(b",\"trace\":\"");
+        line.put(&record.trace.hex());
+        if record.remote_parent != 0 {
+            line.put(b"\",\"remoteParent\":\"");
+            line.put(&hex16(record.remote_parent));
+        }
+        line.put(b"\"");
     }
     line.put(b",\"timestampMicros\":");
     line.put(stamp.micros());
@@ -208,6 +221,8 @@ mod tests {
             thread: ThreadLabel::named("main"),
             id: 5,
             parent: 0,
+            trace: TraceId::NONE,
+            remote_parent: 0,
             at,
             entered: at - Duration::from_micros(42),
             payload: payload.map(|p| escaped(p.as_bytes())).unwrap_or_default(),
