@@ -24,7 +24,8 @@ const FOLLOW_BACKLOG: usize = 20;
 /// what was slow or failed, validate them, and open them in Perfetto.
 ///
 /// Every FILE brings its rotated set (FILE.N … FILE.1, read oldest first); several files are
-/// read in the order given. A partial last line (a record being written) is skipped, and a
+/// read in the order given, each a process of its own, and a START record in a file begins
+/// another process (runs appended to one file). A partial last line (a record being written) is skipped, and a
 /// malformed line is reported with its line number and skipped (`check` reports it as a
 /// violation instead).
 #[derive(Debug, Parser)]
@@ -83,8 +84,12 @@ struct TreeArgs {
     #[arg(required = true)]
     files: Vec<PathBuf>,
     /// Show only the tree under the call with this id.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", conflicts_with = "trace")]
     id: Option<u64>,
+    /// Show one distributed trace (its 32-hex-digit id) across all the files given, stitched
+    /// by `trace` and `remoteParent`, each process named where the tree enters it.
+    #[arg(long, value_name = "ID")]
+    trace: Option<String>,
     /// Hide calls shorter than this (with what they called), e.g. 5ms.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     min_duration: Option<u64>,
@@ -195,6 +200,7 @@ fn execute(cli: Cli) -> Result<i32, Error> {
             let options = tree::Options {
                 id: args.id,
                 min_duration: args.min_duration,
+                trace: args.trace.map(|id| id.to_ascii_lowercase()),
             };
             let (streams, mut progress) = open(&args.files, true);
             let result = tree::run(&streams, &options, &palette, &mut progress, &mut out);

@@ -44,6 +44,9 @@ pub enum Error {
     /// `tree --id N` named a call that is not in the trace.
     #[error("no call with id {0} in the trace")]
     NoSuchCall(u64),
+    /// `tree --trace ID` named a trace that no root call in the files carries.
+    #[error("no call of trace {0} in these files")]
+    NoSuchTrace(String),
 }
 
 impl Error {
