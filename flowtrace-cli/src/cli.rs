@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use clap::{Args, ColorChoice, Parser, Subcommand};
 
 use crate::error::Error;
+use crate::flame::{self, Folded};
 use crate::format::{Palette, parse_duration};
 use crate::input::{self, Stream};
 use crate::progress::Progress;
@@ -48,6 +49,8 @@ enum Command {
     Stats(StatsArgs),
     /// Validate every line and the call invariants; exit 1 listing the first violations.
     Check(CheckArgs),
+    /// A flame graph of self time by call path (SVG), or its folded stacks.
+    Flame(FlameArgs),
     /// Convert to the Chrome Trace Event Format, for ui.perfetto.dev and chrome://tracing.
     Export(ExportArgs),
 }
@@ -116,6 +119,22 @@ struct CheckArgs {
 }
 
 #[derive(Debug, Args)]
+struct FlameArgs {
+    /// Trace files.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = flame::Format::Svg)]
+    format: flame::Format,
+    /// Output file [default: standard output].
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Title of the SVG.
+    #[arg(long, default_value = "flowtrace")]
+    title: String,
+}
+
+#[derive(Debug, Args)]
 struct ExportArgs {
     /// Trace files.
     #[arg(required = true)]
@@ -155,6 +174,24 @@ fn colour(choice: ColorChoice) -> bool {
             anstream::AutoStream::choice(&std::io::stdout()) != anstream::ColorChoice::Never
         }
     }
+}
+
+/// Runs `write` into a new file at `path`; a write error names the file.
+fn to_file(
+    path: &std::path::Path,
+    write: impl FnOnce(&mut dyn Write) -> Result<(), Error>,
+) -> Result<(), Error> {
+    let write_error = |source| Error::Write {
+        path: path.to_owned(),
+        source,
+    };
+    let file = File::create(path).map_err(write_error)?;
+    let mut file = BufWriter::with_capacity(256 * 1024, file);
+    write(&mut file).map_err(|e| match e {
+        Error::Stdout(source) => write_error(source),
+        other => other,
+    })?;
+    file.flush().map_err(write_error)
 }
 
 /// Resolves the input and sets up the progress bar (when `bar`).
@@ -234,6 +271,20 @@ fn execute(cli: Cli) -> Result<i32, Error> {
             writeln!(out, "{report}").map_err(Error::Stdout)?;
             out.flush().map_err(Error::Stdout)?;
             return Ok(if report.is_ok() { 0 } else { 1 });
+        }
+        Command::Flame(args) => {
+            let (streams, mut progress) = open(&args.files, true);
+            let folded = Folded::read(&streams, &mut progress);
+            progress.finish();
+            let (folded, _) = folded?;
+            let write = |out: &mut dyn Write| match args.format {
+                flame::Format::Folded => folded.write_folded(out).map_err(Error::Stdout),
+                flame::Format::Svg => folded.write_svg(&args.title, out),
+            };
+            match &args.output {
+                None => write(&mut out)?,
+                Some(path) => to_file(path, write)?,
+            }
         }
         Command::Export(args) => {
             let (streams, mut progress) = open(&args.files, true);

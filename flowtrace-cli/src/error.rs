@@ -47,6 +47,9 @@ pub enum Error {
     /// `tree --trace ID` named a trace that no root call in the files carries.
     #[error("no call of trace {0} in these files")]
     NoSuchTrace(String),
+    /// `flame` found no completed call to draw.
+    #[error("no completed call in the trace: nothing to draw")]
+    NothingToDraw,
 }
 
 impl Error {

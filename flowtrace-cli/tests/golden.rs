@@ -252,6 +252,11 @@ const CASES: &[(&str, &[&str])] = &[
         "check-child-before-parent",
         &["check", "tests/fixtures/check/child-before-parent.jsonl"],
     ),
+    ("flame-help", &["flame", "--help"]),
+    (
+        "flame-folded-chat",
+        &["flame", "--format", "folded", "tests/fixtures/chat.jsonl"],
+    ),
     (
         "bad-duration",
         &["tail", "--min-duration", "5", "tests/fixtures/chat.jsonl"],

@@ -56,14 +56,23 @@ fn mix(mut z: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-/// 16 lowercase hex digits of `value`.
+/// 16 lowercase hex digits of `value`. Branch-free (the writer formats one trace id per root
+/// call): the nibbles are spread one per byte, then each byte is offset to its digit.
 pub(crate) fn hex16(value: u64) -> [u8; 16] {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut out = [0; 16];
-    for (index, digit) in out.iter_mut().enumerate() {
-        *digit = HEX[((value >> (60 - 4 * index)) & 0xf) as usize];
-    }
+    out[..8].copy_from_slice(&hex8((value >> 32) as u32));
+    out[8..].copy_from_slice(&hex8(value as u32));
     out
+}
+
+fn hex8(value: u32) -> [u8; 8] {
+    let x = u64::from(value);
+    let x = (x | x << 16) & 0x0000_ffff_0000_ffff;
+    let x = (x | x << 8) & 0x00ff_00ff_00ff_00ff;
+    let nibbles = (x | x << 4) & 0x0f0f_0f0f_0f0f_0f0f;
+    // 1 in each byte whose nibble is 10 or more: those become letters.
+    let letters = ((nibbles + 0x0606_0606_0606_0606) >> 4) & 0x0101_0101_0101_0101;
+    (nibbles + 0x3030_3030_3030_3030 + letters * u64::from(b'a' - b'0' - 10)).to_be_bytes()
 }
 
 /// A random id for a new process segment: never zero.
@@ -157,6 +166,22 @@ mod tests {
     #[test]
     fn hex_is_lowercase_and_fixed_width() {
         assert_eq!(&hex16(0xab), b"00000000000000ab");
+        for value in [
+            0,
+            1,
+            9,
+            10,
+            15,
+            u64::MAX,
+            0x0123_4567_89ab_cdef,
+            0xfedc_ba98_7654_3210,
+        ] {
+            assert_eq!(
+                hex16(value),
+                *format!("{value:016x}").as_bytes(),
+                "{value:x}"
+            );
+        }
         let trace = TraceId {
             high: 0x0af7_6519_16cd_43dd,
             low: 0x8448_eb21_1c80_319c,
