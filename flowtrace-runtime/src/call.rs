@@ -68,7 +68,7 @@ pub fn begin<E: FnOnce(&mut ArgsEncoder<'_>)>(site: &'static CallSite, encode: E
         let current = local.current();
         let parent = current.id;
         // Only a root pays for its trace id; a child takes its parent's.
-        let (trace, remote_parent) = if parent == 0 {
+        let link = if parent == 0 {
             local.root_trace(current)
         } else {
             (current.trace, 0)
@@ -83,24 +83,14 @@ pub fn begin<E: FnOnce(&mut ArgsEncoder<'_>)>(site: &'static CallSite, encode: E
             })
         };
         let at = clock::now();
-        dispatch.send(Record {
-            event: Event::Enter,
-            site,
-            thread: local.thread_label(),
-            id,
-            parent,
-            trace,
-            remote_parent,
-            at,
-            entered: at,
-            payload: args,
-        });
+        let thread = local.thread_label();
+        dispatch.send(Record::enter(site, thread, id, parent, link, at, args));
         Some(Open {
             site,
             id,
             parent,
             entered: at,
-            trace,
+            trace: link.0,
         })
     });
     // `Option<Open>` all the way: a `Call` wrapped in one more `Option` has its own tag, and
@@ -213,18 +203,8 @@ impl Call {
             return;
         };
         let at = clock::now();
-        let record = |thread| Record {
-            event,
-            site,
-            thread,
-            id,
-            parent,
-            trace: TraceId::NONE,
-            remote_parent: 0,
-            at,
-            entered,
-            payload,
-        };
+        let record =
+            |thread| Record::close(event, site, thread, (id, parent), entered, at, payload);
         send_closing(record);
     }
 }
