@@ -51,7 +51,8 @@ enum Command {
     Check(CheckArgs),
     /// A flame graph of self time by call path (SVG), or its folded stacks.
     Flame(FlameArgs),
-    /// Convert to the Chrome Trace Event Format, for ui.perfetto.dev and chrome://tracing.
+    /// Convert for other tools: Perfetto (Chrome format), or OpenTelemetry (OTLP JSON, or sent
+    /// to a collector).
     Export(ExportArgs),
 }
 
@@ -143,8 +144,11 @@ struct ExportArgs {
     #[arg(long, value_enum, default_value_t = export::Format::Chrome)]
     format: export::Format,
     /// Output file [default: standard output].
-    #[arg(short, long, value_name = "FILE")]
+    #[arg(short, long, value_name = "FILE", conflicts_with = "endpoint")]
     output: Option<PathBuf>,
+    /// With --format otlp: the OTLP/HTTP receiver's base URL (`/v1/traces` is appended).
+    #[arg(long, value_name = "URL")]
+    endpoint: Option<String>,
 }
 
 /// Parses `args` (program name first) and runs the subcommand; returns the exit code.
@@ -287,21 +291,22 @@ fn execute(cli: Cli) -> Result<i32, Error> {
             }
         }
         Command::Export(args) => {
+            if args.format == export::Format::Otlp {
+                let endpoint = args.endpoint.as_deref().ok_or(Error::EndpointNeeded)?;
+                export::traces_url(endpoint)?;
+                let (streams, mut progress) = open(&args.files, true);
+                let sent = export::send(endpoint, &streams, &mut progress);
+                progress.finish();
+                let sent = sent?;
+                eprintln!("sent {sent} spans to {}", export::traces_url(endpoint)?);
+                return Ok(0);
+            }
             let (streams, mut progress) = open(&args.files, true);
             let result = match &args.output {
-                None => export::run(&streams, &mut progress, &mut out),
-                Some(path) => {
-                    let write_error = |source| Error::Write {
-                        path: path.clone(),
-                        source,
-                    };
-                    let file = File::create(path).map_err(write_error)?;
-                    let mut file = BufWriter::with_capacity(256 * 1024, file);
-                    export::run(&streams, &mut progress, &mut file).map_err(|e| match e {
-                        Error::Stdout(source) => write_error(source),
-                        other => other,
-                    })
-                }
+                None => export::run(args.format, &streams, &mut progress, &mut out).map(drop),
+                Some(path) => to_file(path, |file| {
+                    export::run(args.format, &streams, &mut progress, file).map(drop)
+                }),
             };
             progress.finish();
             result?;

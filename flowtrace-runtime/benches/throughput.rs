@@ -1,6 +1,7 @@
 //! Sustained throughput from one thread in the lossless `block` mode, and the memory it takes.
 //!
-//! Run: `cargo bench -p flowtrace-runtime --bench throughput [-- CALLS]` (default 5,000,000).
+//! Run: `cargo bench -p flowtrace-runtime --bench throughput [-- CALLS [async]]` (default
+//! 5,000,000 calls of a sync fn; `async`: of an `async fn`).
 //! It makes CALLS traced calls as fast as one thread can, waits until every record is in the
 //! file, then checks that the file holds exactly 2 × CALLS lines after its START (nothing lost)
 //! and reports calls per second and the growth of the process's peak RSS, which the bounded
@@ -15,6 +16,22 @@ use flowtrace_runtime::{Config, flowtrace};
 #[flowtrace]
 fn work(name: &str, n: u64) -> u64 {
     black_box(name.len() as u64 + n)
+}
+
+#[flowtrace]
+async fn work_async(name: &str, n: u64) -> u64 {
+    black_box(name.len() as u64 + n)
+}
+
+/// Polls a future that completes without waiting to its output.
+fn run_ready<F: std::future::Future>(future: F) -> F::Output {
+    let mut future = std::pin::pin!(future);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    loop {
+        if let std::task::Poll::Ready(value) = future.as_mut().poll(&mut cx) {
+            return value;
+        }
+    }
 }
 
 /// Peak resident set size of this process, in KiB (Linux; 0 elsewhere).
@@ -44,8 +61,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let guard = Config::new().file(&path).init()?;
 
     let start = Instant::now();
-    for n in 0..calls {
-        black_box(work(black_box("alpha"), n));
+    if std::env::args().any(|arg| arg == "async") {
+        for n in 0..calls {
+            black_box(run_ready(work_async(black_box("alpha"), n)));
+        }
+    } else {
+        for n in 0..calls {
+            black_box(work(black_box("alpha"), n));
+        }
     }
     let produced = start.elapsed();
     guard.flush()?;

@@ -27,14 +27,6 @@ use crate::input::{self, Stream, Summary};
 use crate::progress::Progress;
 use crate::record::{Body, Call, Event, decoded};
 
-/// Output formats of `export`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
-pub(crate) enum Format {
-    /// Chrome Trace Event Format (JSON), for ui.perfetto.dev and chrome://tracing.
-    #[default]
-    Chrome,
-}
-
 /// One Trace Event Format event.
 #[derive(Serialize)]
 struct TraceEvent<'a, A: Serialize> {
@@ -85,7 +77,7 @@ struct Open {
 }
 
 /// Writes the events, comma-separated, tracking per-process state (index: `pid - 1`).
-struct Writer<'w, W: Write> {
+struct Writer<'w, W: Write + ?Sized> {
     out: &'w mut W,
     first: bool,
     /// Thread name → tid, per process.
@@ -94,7 +86,7 @@ struct Writer<'w, W: Write> {
     last_ts: Vec<u64>,
 }
 
-impl<W: Write> Writer<'_, W> {
+impl<W: Write + ?Sized> Writer<'_, W> {
     /// Makes room for process segment `segment` the first time it is seen, naming it after its
     /// file and, when its first record is a START, its service and pid.
     fn process(&mut self, segment: usize, path: &Path, body: &Body<'_>) -> std::io::Result<()> {
@@ -201,10 +193,10 @@ impl<W: Write> Writer<'_, W> {
 }
 
 /// Writes `streams` as one Chrome trace to `out`.
-pub(crate) fn run(
+pub(super) fn run(
     streams: &[Stream],
     progress: &mut Progress,
-    out: &mut impl Write,
+    out: &mut dyn Write,
 ) -> Result<Summary, Error> {
     let io = |result: std::io::Result<()>| result.map_err(Error::Stdout);
     let mut writer = Writer {
@@ -273,7 +265,7 @@ pub(crate) fn run(
     Ok(summary)
 }
 
-fn enter<W: Write>(
+fn enter<W: Write + ?Sized>(
     writer: &mut Writer<'_, W>,
     pid: usize,
     call: &Call<'_>,
@@ -305,7 +297,7 @@ fn unclosed() -> EndArgs<'static> {
     }
 }
 
-fn close<W: Write>(
+fn close<W: Write + ?Sized>(
     writer: &mut Writer<'_, W>,
     pid: usize,
     call: &Call<'_>,
