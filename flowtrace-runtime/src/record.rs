@@ -77,8 +77,9 @@ pub(crate) struct Record {
 
 impl Record {
     /// The ENTER of a call: a child of `parent`, or (`parent` 0) a root of `trace`, under the
-    /// remote parent `remote_parent` when not 0.
-    #[inline]
+    /// remote parent `remote_parent` when not 0. Built in place, the args moved once: this is
+    /// on every traced call's path.
+    #[inline(always)]
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn enter(
         site: &'static CallSite,
@@ -89,29 +90,36 @@ impl Record {
         at: Instant,
         args: Payload,
     ) -> Self {
-        let (event, words, payload) = if parent != 0 {
-            (Event::Enter, [parent, 0], args)
-        } else if remote_parent == 0 {
-            (Event::EnterRoot, [trace.high, trace.low], args)
-        } else {
-            let mut payload = Payload::new();
-            payload.extend_from_slice(&remote_parent.to_ne_bytes());
-            payload.extend_from_slice(&args);
-            (Event::EnterRemote, [trace.high, trace.low], payload)
-        };
-        Self {
-            event,
+        let mut record = Self {
+            event: Event::Enter,
             site,
             thread,
             id,
-            words,
+            words: [parent, 0],
             at,
-            payload,
+            payload: args,
+        };
+        if parent == 0 {
+            record.event = Event::EnterRoot;
+            record.words = [trace.high, trace.low];
+            if remote_parent != 0 {
+                record.put_remote_parent(remote_parent);
+            }
         }
+        record
+    }
+
+    /// Makes a root's ENTER name its remote parent: rare, once per request from elsewhere.
+    #[cold]
+    fn put_remote_parent(&mut self, span: u64) {
+        let args = std::mem::take(&mut self.payload);
+        self.payload.extend_from_slice(&span.to_ne_bytes());
+        self.payload.extend_from_slice(&args);
+        self.event = Event::EnterRemote;
     }
 
     /// The closing record (`event`) of a call that entered at `entered`.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn close(
         event: Event,
         site: &'static CallSite,
