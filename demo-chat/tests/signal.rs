@@ -134,8 +134,12 @@ async fn sigterm_closes_clients_with_1001_and_completes_the_trace() {
     let text = std::fs::read_to_string(&trace).expect("trace file");
     std::fs::remove_dir_all(&dir).ok();
     let mut open: HashMap<u64, String> = HashMap::new();
-    for line in text.lines() {
+    for (n, line) in text.lines().enumerate() {
         let r: Value = serde_json::from_str(line).expect("JSON line");
+        if r["event"] == "START" {
+            assert_eq!(n, 0, "one START, the first line: {line}");
+            continue;
+        }
         let id = r["id"].as_u64().expect("id");
         if r["event"] == "ENTER" {
             open.insert(id, r["function"].as_str().unwrap_or_default().to_owned());

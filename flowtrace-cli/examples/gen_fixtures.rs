@@ -10,7 +10,11 @@
 //! on tokio worker threads, and an async call that enters on thread `worker-a` and finishes on
 //! `worker-b` (the future is moved between threads, so the hop happens on every run).
 //! `rotated.jsonl` (with `.1`, `.2`, …) is a trace written with size-based rotation, so calls
-//! start in one file and end in the next.
+//! start in one file and end in the next. `appended.jsonl` holds two runs appended to one file
+//! (two START segments whose ids repeat). `node-a.jsonl` and `node-b.jsonl` are two services
+//! of one distributed trace: node A handles a request that arrived with a W3C `traceparent`
+//! (so the trace id is the fixed [`INCOMING`]'s) and publishes a message with its own
+//! traceparent; node B fans the message out under it, then does unrelated work.
 
 use std::error::Error;
 use std::future::Future;
@@ -131,7 +135,33 @@ mod chat {
     pub(super) fn average(samples: &[u64]) -> u64 {
         samples.iter().sum::<u64>() / samples.len() as u64
     }
+
+    /// Node A: stores a message and returns the traceparent to publish with it.
+    #[flowtrace]
+    pub(super) fn publish(room_id: &str, text: &str) -> String {
+        store(room_id, text);
+        flowtrace_runtime::TraceContext::current()
+            .map(|context| context.traceparent())
+            .unwrap_or_default()
+    }
+
+    /// Node A: an HTTP handler posting a message.
+    #[flowtrace]
+    pub(super) fn post_message(room_id: &str, text: &str) -> String {
+        let text = sanitize(text);
+        publish(room_id, &text)
+    }
+
+    /// Node B: delivers a message published by another node to its local members.
+    #[flowtrace]
+    pub(super) fn deliver_remote(room_id: &str, text: &str, members: usize) -> usize {
+        work(40);
+        (0..members).map(|_| sanitize(text).len()).sum()
+    }
 }
+
+/// The `traceparent` header of the request node A receives.
+const INCOMING: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 
 /// Polls `future` once on a new thread named `name`, and hands it back.
 fn poll_once_on<F: Future + Send + Unpin + 'static>(
@@ -211,6 +241,39 @@ fn rotated_session(path: &Path) -> Result<(), Box<dyn Error>> {
     Ok(())
 }
 
+fn appended_session(path: &Path) -> Result<(), Box<dyn Error>> {
+    for run in 0..2 {
+        let guard = flowtrace_runtime::Config::from_env()?
+            .file(path)
+            .service_name("chat")
+            .init()?;
+        let _ = chat::handle_frame("general", &format!("message:run {run}"));
+        drop(guard);
+    }
+    Ok(())
+}
+
+fn two_nodes(node_a: &Path, node_b: &Path) -> Result<(), Box<dyn Error>> {
+    let incoming = flowtrace_runtime::TraceContext::from_traceparent(INCOMING)?;
+    let guard = flowtrace_runtime::Config::from_env()?
+        .file(node_a)
+        .service_name("chat-a")
+        .init()?;
+    let published = incoming.in_scope(|| chat::post_message("general", "hello <b>"));
+    let _ = chat::login("ada", "correct horse battery");
+    drop(guard);
+
+    let guard = flowtrace_runtime::Config::from_env()?
+        .file(node_b)
+        .service_name("chat-b")
+        .init()?;
+    let _ = chat::average(&[1, 2]);
+    let remote = flowtrace_runtime::TraceContext::from_traceparent(&published)?;
+    remote.in_scope(|| chat::deliver_remote("general", "hello &lt;b>", 2));
+    drop(guard);
+    Ok(())
+}
+
 fn main() -> Result<(), Box<dyn Error>> {
     let dir = std::env::args_os().nth(1).map_or_else(
         || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures"),
@@ -226,12 +289,20 @@ fn main() -> Result<(), Box<dyn Error>> {
             .file_name()
             .and_then(|n| n.to_str())
             .unwrap_or_default();
-        if name.starts_with("chat.jsonl") || name.starts_with("rotated.jsonl") {
+        if ["chat.jsonl", "rotated.jsonl", "appended.jsonl", "node-"]
+            .iter()
+            .any(|prefix| name.starts_with(prefix))
+        {
             std::fs::remove_file(&path)?;
         }
     }
     chat_session(&dir.join("chat.jsonl"))?;
     rotated_session(&dir.join("rotated.jsonl"))?;
-    println!("wrote chat.jsonl and rotated.jsonl* in {}", dir.display());
+    appended_session(&dir.join("appended.jsonl"))?;
+    two_nodes(&dir.join("node-a.jsonl"), &dir.join("node-b.jsonl"))?;
+    println!(
+        "wrote chat.jsonl, rotated.jsonl*, appended.jsonl and node-{{a,b}}.jsonl in {}",
+        dir.display()
+    );
     Ok(())
 }

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use clap::{Args, ColorChoice, Parser, Subcommand};
 
 use crate::error::Error;
+use crate::flame::{self, Folded};
 use crate::format::{Palette, parse_duration};
 use crate::input::{self, Stream};
 use crate::progress::Progress;
@@ -24,7 +25,8 @@ const FOLLOW_BACKLOG: usize = 20;
 /// what was slow or failed, validate them, and open them in Perfetto.
 ///
 /// Every FILE brings its rotated set (FILE.N … FILE.1, read oldest first); several files are
-/// read in the order given. A partial last line (a record being written) is skipped, and a
+/// read in the order given, each a process of its own, and a START record in a file begins
+/// another process (runs appended to one file). A partial last line (a record being written) is skipped, and a
 /// malformed line is reported with its line number and skipped (`check` reports it as a
 /// violation instead).
 #[derive(Debug, Parser)]
@@ -47,7 +49,10 @@ enum Command {
     Stats(StatsArgs),
     /// Validate every line and the call invariants; exit 1 listing the first violations.
     Check(CheckArgs),
-    /// Convert to the Chrome Trace Event Format, for ui.perfetto.dev and chrome://tracing.
+    /// A flame graph of self time by call path (SVG), or its folded stacks.
+    Flame(FlameArgs),
+    /// Convert for other tools: Perfetto (Chrome format), or OpenTelemetry (OTLP JSON, or sent
+    /// to a collector).
     Export(ExportArgs),
 }
 
@@ -83,8 +88,12 @@ struct TreeArgs {
     #[arg(required = true)]
     files: Vec<PathBuf>,
     /// Show only the tree under the call with this id.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", conflicts_with = "trace")]
     id: Option<u64>,
+    /// Show one distributed trace (its 32-hex-digit id) across all the files given, stitched
+    /// by `trace` and `remoteParent`, each process named where the tree enters it.
+    #[arg(long, value_name = "ID")]
+    trace: Option<String>,
     /// Hide calls shorter than this (with what they called), e.g. 5ms.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     min_duration: Option<u64>,
@@ -111,6 +120,22 @@ struct CheckArgs {
 }
 
 #[derive(Debug, Args)]
+struct FlameArgs {
+    /// Trace files.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = flame::Format::Svg)]
+    format: flame::Format,
+    /// Output file [default: standard output].
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Title of the SVG.
+    #[arg(long, default_value = "flowtrace")]
+    title: String,
+}
+
+#[derive(Debug, Args)]
 struct ExportArgs {
     /// Trace files.
     #[arg(required = true)]
@@ -119,8 +144,11 @@ struct ExportArgs {
     #[arg(long, value_enum, default_value_t = export::Format::Chrome)]
     format: export::Format,
     /// Output file [default: standard output].
-    #[arg(short, long, value_name = "FILE")]
+    #[arg(short, long, value_name = "FILE", conflicts_with = "endpoint")]
     output: Option<PathBuf>,
+    /// With --format otlp: the OTLP/HTTP receiver's base URL (`/v1/traces` is appended).
+    #[arg(long, value_name = "URL")]
+    endpoint: Option<String>,
 }
 
 /// Parses `args` (program name first) and runs the subcommand; returns the exit code.
@@ -150,6 +178,24 @@ fn colour(choice: ColorChoice) -> bool {
             anstream::AutoStream::choice(&std::io::stdout()) != anstream::ColorChoice::Never
         }
     }
+}
+
+/// Runs `write` into a new file at `path`; a write error names the file.
+fn to_file(
+    path: &std::path::Path,
+    write: impl FnOnce(&mut dyn Write) -> Result<(), Error>,
+) -> Result<(), Error> {
+    let write_error = |source| Error::Write {
+        path: path.to_owned(),
+        source,
+    };
+    let file = File::create(path).map_err(write_error)?;
+    let mut file = BufWriter::with_capacity(256 * 1024, file);
+    write(&mut file).map_err(|e| match e {
+        Error::Stdout(source) => write_error(source),
+        other => other,
+    })?;
+    file.flush().map_err(write_error)
 }
 
 /// Resolves the input and sets up the progress bar (when `bar`).
@@ -195,6 +241,7 @@ fn execute(cli: Cli) -> Result<i32, Error> {
             let options = tree::Options {
                 id: args.id,
                 min_duration: args.min_duration,
+                trace: args.trace.map(|id| id.to_ascii_lowercase()),
             };
             let (streams, mut progress) = open(&args.files, true);
             let result = tree::run(&streams, &options, &palette, &mut progress, &mut out);
@@ -229,22 +276,37 @@ fn execute(cli: Cli) -> Result<i32, Error> {
             out.flush().map_err(Error::Stdout)?;
             return Ok(if report.is_ok() { 0 } else { 1 });
         }
+        Command::Flame(args) => {
+            let (streams, mut progress) = open(&args.files, true);
+            let folded = Folded::read(&streams, &mut progress);
+            progress.finish();
+            let (folded, _) = folded?;
+            let write = |out: &mut dyn Write| match args.format {
+                flame::Format::Folded => folded.write_folded(out).map_err(Error::Stdout),
+                flame::Format::Svg => folded.write_svg(&args.title, out),
+            };
+            match &args.output {
+                None => write(&mut out)?,
+                Some(path) => to_file(path, write)?,
+            }
+        }
         Command::Export(args) => {
+            if args.format == export::Format::Otlp {
+                let endpoint = args.endpoint.as_deref().ok_or(Error::EndpointNeeded)?;
+                export::traces_url(endpoint)?;
+                let (streams, mut progress) = open(&args.files, true);
+                let sent = export::send(endpoint, &streams, &mut progress);
+                progress.finish();
+                let sent = sent?;
+                eprintln!("sent {sent} spans to {}", export::traces_url(endpoint)?);
+                return Ok(0);
+            }
             let (streams, mut progress) = open(&args.files, true);
             let result = match &args.output {
-                None => export::run(&streams, &mut progress, &mut out),
-                Some(path) => {
-                    let write_error = |source| Error::Write {
-                        path: path.clone(),
-                        source,
-                    };
-                    let file = File::create(path).map_err(write_error)?;
-                    let mut file = BufWriter::with_capacity(256 * 1024, file);
-                    export::run(&streams, &mut progress, &mut file).map_err(|e| match e {
-                        Error::Stdout(source) => write_error(source),
-                        other => other,
-                    })
-                }
+                None => export::run(args.format, &streams, &mut progress, &mut out).map(drop),
+                Some(path) => to_file(path, |file| {
+                    export::run(args.format, &streams, &mut progress, file).map(drop)
+                }),
             };
             progress.finish();
             result?;

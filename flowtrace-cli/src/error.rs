@@ -44,6 +44,48 @@ pub enum Error {
     /// `tree --id N` named a call that is not in the trace.
     #[error("no call with id {0} in the trace")]
     NoSuchCall(u64),
+    /// `tree --trace ID` named a trace that no root call in the files carries.
+    #[error("no call of trace {0} in these files")]
+    NoSuchTrace(String),
+    /// `export --format otlp` without `--endpoint`.
+    #[error(
+        "--format otlp sends to a receiver: give its base URL with --endpoint http://HOST:4318"
+    )]
+    EndpointNeeded,
+    /// The OTLP endpoint is not a plain `http://` URL.
+    #[error("OTLP endpoint {0:?} is not an http://HOST:PORT URL (https is not built in)")]
+    BadEndpoint(String),
+    /// The OTLP receiver could not be reached or did not answer in time.
+    #[error("cannot send to the OTLP receiver at {url}: {reason}")]
+    OtlpUnreachable {
+        /// The URL posted to.
+        url: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// The OTLP receiver refused a batch.
+    #[error("the OTLP receiver at {url} refused a batch with HTTP {status}: {body}")]
+    OtlpRejected {
+        /// The URL posted to.
+        url: String,
+        /// Its HTTP status.
+        status: u16,
+        /// The start of its answer.
+        body: String,
+    },
+    /// The OTLP receiver kept asking to retry.
+    #[error("the OTLP receiver at {url} still answered HTTP {status} after {attempts} attempts")]
+    OtlpGaveUp {
+        /// The URL posted to.
+        url: String,
+        /// Its last HTTP status.
+        status: u16,
+        /// How many times the batch was sent.
+        attempts: u32,
+    },
+    /// `flame` found no completed call to draw.
+    #[error("no completed call in the trace: nothing to draw")]
+    NothingToDraw,
 }
 
 impl Error {

@@ -36,6 +36,21 @@ pub(crate) fn name_hash(module: &str, function: &str) -> u64 {
     hasher.finish()
 }
 
+/// The span id of call `id` in the process segment whose START names `instance` (16 hex
+/// digits), as the runtime derives it (design §7): a bijection of the id keyed by the mixed
+/// instance. `None` when `instance` is not hex.
+pub(crate) fn span_id(instance: &str, id: u64) -> Option<u64> {
+    let instance = u64::from_str_radix(instance, 16).ok()?;
+    Some(mix(id ^ (mix(instance) | 1 << 63)))
+}
+
+/// The splitmix64 finaliser, as the runtime uses it.
+fn mix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
 /// A set of ids stored as disjoint half-open ranges `start → end`, merged as they touch.
 #[derive(Debug, Default)]
 pub(crate) struct IdRanges(BTreeMap<u64, u64>);
@@ -79,6 +94,13 @@ mod tests {
     fn names_hash_apart() {
         assert_ne!(name_hash("a::b", "c"), name_hash("a", "b::c"));
         assert_eq!(name_hash("m", "f"), name_hash("m", "f"));
+    }
+
+    #[test]
+    fn span_ids_are_the_runtimes() {
+        // The runtime's own unit test pins the same value.
+        assert_eq!(span_id("123456789abcdef0", 1), Some(0x2de3_2f89_89a3_6fe5));
+        assert_eq!(span_id("not hex", 1), None);
     }
 
     #[test]

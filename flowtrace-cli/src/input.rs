@@ -4,7 +4,8 @@
 //! rotated files `x.jsonl.1`, `x.jsonl.2`, … form one stream, read oldest first
 //! (`x.jsonl.N` … `x.jsonl.1`, then `x.jsonl`). Giving `x.jsonl` finds its rotated siblings on
 //! disk; giving numbered files reads exactly those. Streams are read in the order they were
-//! named; call ids are matched within a stream only.
+//! named. A START record begins a new process segment (a file appended to by several runs holds
+//! several); call ids are matched within a segment only.
 //!
 //! [`LineReader`] yields the complete lines of a stream with their line numbers. A last line
 //! without `\n` is a record still being written: it is skipped (and reported as
@@ -316,16 +317,48 @@ pub(crate) struct Summary {
     pub(crate) malformed: u64,
 }
 
-/// Calls `visit(stream index, place, record)` for every valid record of every stream, in order.
-/// Malformed lines are reported as warnings (with their place) and skipped; so are partial last
-/// lines.
+/// Numbers process segments as records go by: each stream starts one, and a START record that
+/// is not the first record of its stream starts the next (runs appended to one file). Call ids
+/// are unique within a segment only.
+#[derive(Debug, Default)]
+pub(crate) struct Segments {
+    next: usize,
+    current: usize,
+    /// A record of the current stream was seen.
+    seen: bool,
+}
+
+impl Segments {
+    /// A new stream begins.
+    pub(crate) fn stream(&mut self) {
+        self.current = self.next;
+        self.next += 1;
+        self.seen = false;
+    }
+
+    /// The segment of `record`, which comes next in the current stream.
+    pub(crate) fn of(&mut self, record: &Record<'_>) -> usize {
+        if matches!(record.body, record::Body::Start(_)) && self.seen {
+            self.current = self.next;
+            self.next += 1;
+        }
+        self.seen = true;
+        self.current
+    }
+}
+
+/// Calls `visit(segment, place, record)` for every valid record of every stream, in order;
+/// `segment` numbers the process segments from 0 (see [`Segments`]). Malformed lines are
+/// reported as warnings (with their place) and skipped; so are partial last lines.
 pub(crate) fn for_each_record(
     streams: &[Stream],
     progress: &mut Progress,
     mut visit: impl FnMut(usize, Place<'_>, Record<'_>) -> Result<(), Error>,
 ) -> Result<Summary, Error> {
     let mut summary = Summary::default();
-    for (index, stream) in streams.iter().enumerate() {
+    let mut segments = Segments::default();
+    for stream in streams {
+        segments.stream();
         let mut reader = LineReader::new(stream, false);
         loop {
             match reader.next(progress)? {
@@ -337,7 +370,7 @@ pub(crate) fn for_each_record(
                     match record::parse(bytes, Strictness::Lenient) {
                         Ok(record) => {
                             summary.records += 1;
-                            visit(index, place, record)?;
+                            visit(segments.of(&record), place, record)?;
                         }
                         Err(error) => {
                             summary.malformed += 1;

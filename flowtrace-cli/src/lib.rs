@@ -7,14 +7,19 @@
 //! - `flowtrace tree FILE…`: call trees with durations and shares of the parent's time;
 //! - `flowtrace stats FILE…`: per-function counts and duration percentiles;
 //! - `flowtrace check FILE…`: validation of every line and of the call invariants;
+//! - `flowtrace flame FILE… -o flame.svg`: a flame graph of self time by call path
+//!   (`--format folded` for other tools);
 //! - `flowtrace export --format chrome FILE… -o trace.json`: a trace for ui.perfetto.dev.
+//!
+//! Several files are several processes; a START record begins a new process segment, and
+//! `tree --trace ID` stitches one distributed trace across them.
 //!
 //! Each FILE brings its rotated set: `x.jsonl` is read as `x.jsonl.N` … `x.jsonl.1`, `x.jsonl`.
 //!
 //! # Layout
 //!
 //! `record` parses a line, `input` finds and reads the files, `progress` draws the bar and
-//! warnings; `tail`, `tree`, `stats` (with `histogram`), `check` and `export` are the
+//! warnings; `tail`, `tree`, `stats` (with `histogram`), `check`, `flame` and `export` are the
 //! subcommands; `format` and `render` turn values into text; `cli` is the clap front end.
 //!
 //! # Checking a trace from a test
@@ -63,6 +68,7 @@ mod check;
 mod cli;
 mod error;
 mod export;
+mod flame;
 mod format;
 mod histogram;
 mod ids;

@@ -87,7 +87,7 @@ impl Stats {
                 self.dropped += count;
                 return;
             }
-            Body::Enter { .. } => return,
+            Body::Enter { .. } | Body::Start(_) => return,
         };
         let module = match self.tallies.get_mut(&*call.module) {
             Some(module) => module,

@@ -4,7 +4,7 @@
 //! A line reads `time  thread  duration  ⟨indent⟩marker module::function details`: `→` enters
 //! (with the arguments), `←` exits (with the result when recorded); `EXCEPTION`, `PANIC` and
 //! `CANCEL` are spelled out and coloured. The depth comes from `parent`, so it is right for
-//! async calls on any thread.
+//! async calls on any thread. A `START` line opens each process segment (ids start afresh).
 
 use std::collections::VecDeque;
 use std::io::Write;
@@ -39,7 +39,7 @@ pub(crate) struct Filter {
 impl Filter {
     fn accepts(&self, record: &Record<'_>) -> bool {
         let (call, event, duration) = match &record.body {
-            Body::Dropped { .. } => return true,
+            Body::Dropped { .. } | Body::Start(_) => return true,
             Body::Enter { call, .. } => (call, Event::Enter, None),
             Body::Close {
                 call,
@@ -187,6 +187,11 @@ impl Printer<'_> {
                 (Some(call), depth)
             }
             Body::Dropped { .. } => (None, 0),
+            Body::Start(_) => {
+                // A new process segment: its ids start afresh.
+                self.depths.clear();
+                (None, 0)
+            }
         };
         if !shown {
             return None;
@@ -205,7 +210,7 @@ impl Printer<'_> {
         };
         let indent = "  ".repeat(depth);
         let what = match &record.body {
-            Body::Enter { call, args } => {
+            Body::Enter { call, args, .. } => {
                 let args = render::args_inline(args);
                 format!("→ {}({args})", Name::of(call, palette))
             }
@@ -237,6 +242,13 @@ impl Printer<'_> {
             Body::Dropped { count } => {
                 let text = format!("DROPPED {count} records lost by the writer");
                 Styled(palette.cancel, &text).to_string()
+            }
+            Body::Start(start) => {
+                let text = format!(
+                    "START {} (pid {}, instance {})",
+                    start.service, start.pid, start.instance
+                );
+                Styled(palette.dim, &text).to_string()
             }
         };
         let context = format!("{time}  {thread:<THREAD_WIDTH$}");

@@ -180,6 +180,84 @@ const CASES: &[(&str, &[&str])] = &[
         &["export", "--format", "chrome", "tests/fixtures/chat.jsonl"],
     ),
     (
+        "tree-trace",
+        &[
+            "tree",
+            "--trace",
+            "4bf92f3577b34da6a3ce929d0e0e4736",
+            "tests/fixtures/node-a.jsonl",
+            "tests/fixtures/node-b.jsonl",
+        ],
+    ),
+    (
+        "tree-trace-one-node",
+        &[
+            "tree",
+            "--trace",
+            "4BF92F3577B34DA6A3CE929D0E0E4736",
+            "tests/fixtures/node-b.jsonl",
+        ],
+    ),
+    (
+        "tree-no-such-trace",
+        &[
+            "tree",
+            "--trace",
+            "0af7651916cd43dd8448eb211c80319c",
+            "tests/fixtures/node-a.jsonl",
+        ],
+    ),
+    (
+        "tree-nodes",
+        &[
+            "tree",
+            "tests/fixtures/node-a.jsonl",
+            "tests/fixtures/node-b.jsonl",
+        ],
+    ),
+    (
+        "check-nodes",
+        &[
+            "check",
+            "tests/fixtures/node-a.jsonl",
+            "tests/fixtures/node-b.jsonl",
+        ],
+    ),
+    ("tail-appended", &["tail", "tests/fixtures/appended.jsonl"]),
+    (
+        "check-appended",
+        &["check", "tests/fixtures/appended.jsonl"],
+    ),
+    (
+        "check-two-runs",
+        &["check", "tests/fixtures/check/two-runs.jsonl"],
+    ),
+    (
+        "tree-two-runs",
+        &["tree", "tests/fixtures/check/two-runs.jsonl"],
+    ),
+    (
+        "stats-two-runs",
+        &["stats", "tests/fixtures/check/two-runs.jsonl"],
+    ),
+    (
+        "check-crashed-run",
+        &["check", "tests/fixtures/check/crashed-run.jsonl"],
+    ),
+    (
+        "check-root-without-trace",
+        &["check", "tests/fixtures/check/root-without-trace.jsonl"],
+    ),
+    (
+        "check-child-before-parent",
+        &["check", "tests/fixtures/check/child-before-parent.jsonl"],
+    ),
+    ("flame-help", &["flame", "--help"]),
+    (
+        "flame-folded-chat",
+        &["flame", "--format", "folded", "tests/fixtures/chat.jsonl"],
+    ),
+    (
         "bad-duration",
         &["tail", "--min-duration", "5", "tests/fixtures/chat.jsonl"],
     ),

@@ -4,7 +4,9 @@
 //!
 //! Run: `cargo bench -p flowtrace-runtime --bench overhead`. Every traced variant is timed until
 //! its records are in the file (flowtrace: `flush()`; tracing: dropping the appender's guard), so
-//! the figures include the writer's work. A table of medians and ratios is printed at the end.
+//! the figures include the writer's work. `flowtrace` calls are roots (each draws a trace id);
+//! `flowtrace-child` calls run inside one traced parent. A table of medians and ratios is
+//! printed at the end.
 
 use std::future::Future;
 use std::hint::black_box;
@@ -35,6 +37,19 @@ async fn flowtrace_async(name: &str, n: u64) -> u64 {
     black_box(name.len() as u64 + n)
 }
 
+/// One root whose children are the measured calls: a child takes its parent's trace id
+/// instead of drawing one.
+#[flowtrace(skip_all)]
+fn flowtrace_parent(sync: bool, iters: u64) {
+    for n in 0..iters {
+        if sync {
+            black_box(flowtrace_sync(black_box("alpha"), n));
+        } else {
+            black_box(run_ready(flowtrace_async(black_box("alpha"), n)));
+        }
+    }
+}
+
 #[tracing::instrument]
 fn tracing_sync(name: &str, n: u64) -> u64 {
     black_box(name.len() as u64 + n)
@@ -56,7 +71,13 @@ fn run_ready<F: Future>(future: F) -> F::Output {
     }
 }
 
-const VARIANTS: [&str; 4] = ["plain", "flowtrace-disabled", "flowtrace", "tracing-json"];
+const VARIANTS: [&str; 5] = [
+    "plain",
+    "flowtrace-disabled",
+    "flowtrace",
+    "tracing-json",
+    "flowtrace-child",
+];
 
 fn bench_shape(c: &mut Criterion, dir: &Path, shape: &str) {
     let sync = shape == "sync";
@@ -105,6 +126,14 @@ fn bench_shape(c: &mut Criterion, dir: &Path, shape: &str) {
                     black_box(run_ready(flowtrace_async(black_box("alpha"), n)));
                 }
             }
+            flowtrace_runtime::flush().expect("flush");
+            start.elapsed()
+        })
+    });
+    group.bench_function("flowtrace-child", |b| {
+        b.iter_custom(|iters| {
+            let start = Instant::now();
+            flowtrace_parent(sync, iters);
             flowtrace_runtime::flush().expect("flush");
             start.elapsed()
         })
@@ -166,11 +195,12 @@ fn median_ns(shape: &str, variant: &str) -> Option<f64> {
 fn print_table() {
     println!("\nmedian ns per call (ENTER + EXIT in the file for the traced variants)");
     println!(
-        "{:<7} {:>10} {:>20} {:>12} {:>14} {:>22} {:>24}",
+        "{:<7} {:>10} {:>20} {:>12} {:>16} {:>14} {:>22} {:>24}",
         "shape",
         "plain",
         "flowtrace-disabled",
         "flowtrace",
+        "flowtrace-child",
         "tracing-json",
         "tracing / flowtrace",
         "disabled - plain"
@@ -187,10 +217,11 @@ fn print_table() {
             _ => "n/a".to_owned(),
         };
         println!(
-            "{shape:<7} {:>10} {:>20} {:>12} {:>14} {:>22} {:>24}",
+            "{shape:<7} {:>10} {:>20} {:>12} {:>16} {:>14} {:>22} {:>24}",
             show(medians[0]),
             show(medians[1]),
             show(medians[2]),
+            show(medians[4]),
             show(medians[3]),
             ratio,
             overhead

@@ -13,7 +13,8 @@ use std::task::{Context, Poll};
 
 use crate::args::ArgsEncoder;
 use crate::clock::{self, Instant};
-use crate::dispatch::{self, Dispatch};
+use crate::dispatch::{self, Current, Dispatch};
+use crate::ids::TraceId;
 use crate::record::{self, Event, Payload, Record};
 use crate::site::CallSite;
 use crate::thread_label::ThreadLabel;
@@ -36,6 +37,7 @@ struct Open {
     id: u64,
     parent: u64,
     entered: Instant,
+    trace: TraceId,
 }
 
 /// Writes ENTER for `site` and returns the open call; `encode` records the arguments and is only
@@ -63,7 +65,14 @@ pub fn begin<E: FnOnce(&mut ArgsEncoder<'_>)>(site: &'static CallSite, encode: E
         }
         let resolution = site.resolve(dispatch)?;
         let id = local.next_id();
-        let parent = local.current();
+        let current = local.current();
+        let parent = current.id;
+        // Only a root pays for its trace id; a child takes its parent's.
+        let link = if parent == 0 {
+            local.root_trace(current)
+        } else {
+            (current.trace, 0)
+        };
         let args = if site.args.is_empty() {
             Payload::new()
         } else {
@@ -74,21 +83,14 @@ pub fn begin<E: FnOnce(&mut ArgsEncoder<'_>)>(site: &'static CallSite, encode: E
             })
         };
         let at = clock::now();
-        dispatch.send(Record {
-            event: Event::Enter,
-            site,
-            thread: local.thread_label(),
-            id,
-            parent,
-            at,
-            entered: at,
-            payload: args,
-        });
+        let thread = local.thread_label();
+        dispatch.send(Record::enter(site, thread, id, parent, link, at, args));
         Some(Open {
             site,
             id,
             parent,
             entered: at,
+            trace: link.0,
         })
     });
     // `Option<Open>` all the way: a `Call` wrapped in one more `Option` has its own tag, and
@@ -100,10 +102,13 @@ impl Call {
     /// A call that records nothing: tracing is off, or the site is filtered out.
     pub const INERT: Self = Self { open: None };
 
-    /// The id of the open call, 0 when inert or closed.
+    /// The open call as the current call of its thread; none when inert or closed.
     #[inline(always)]
-    pub(crate) fn id(&self) -> u64 {
-        self.open.as_ref().map_or(0, |open| open.id)
+    pub(crate) fn current(&self) -> Current {
+        self.open.as_ref().map_or(Current::NONE, |open| Current {
+            id: open.id,
+            trace: open.trace,
+        })
     }
 
     /// Runs a sync body as this call: it is the parent of calls made inside, and a panic
@@ -119,7 +124,7 @@ impl Call {
 
     #[inline(never)]
     fn run_traced<R, F: FnOnce() -> R>(&mut self, body: F) -> R {
-        let previous = dispatch::swap_current(self.id());
+        let previous = dispatch::swap_current(self.current());
         let outcome = panic::catch_unwind(AssertUnwindSafe(body));
         dispatch::swap_current(previous);
         match outcome {
@@ -192,21 +197,14 @@ impl Call {
             id,
             parent,
             entered,
+            ..
         }) = self.open.take()
         else {
             return;
         };
         let at = clock::now();
-        let record = |thread| Record {
-            event,
-            site,
-            thread,
-            id,
-            parent,
-            at,
-            entered,
-            payload,
-        };
+        let record =
+            |thread| Record::close(event, site, thread, (id, parent), entered, at, payload);
         send_closing(record);
     }
 }
@@ -307,7 +305,7 @@ fn poll_traced<F: Future>(
     let BodyProjection::Running { future } = body.as_mut().project() else {
         panic!("a traced future polled after it panicked");
     };
-    let previous = dispatch::swap_current(call.id());
+    let previous = dispatch::swap_current(call.current());
     let outcome = panic::catch_unwind(AssertUnwindSafe(|| future.poll(cx))).inspect_err(|_| {
         // Drop the body now, still as this call: the calls it was awaiting close (CANCEL)
         // before this one closes with PANIC. A panic out of that drop is not the one that

@@ -51,6 +51,13 @@ pub(crate) fn micros_between(earlier: Instant, later: Instant) -> u64 {
     elapsed.as_secs() * 1_000_000 + u64::from(elapsed.subsec_micros())
 }
 
+/// Whole nanoseconds from `earlier` to `later` (0 if `later` is not later).
+#[inline]
+pub(crate) fn nanos_between(earlier: Instant, later: Instant) -> u64 {
+    let elapsed = later.saturating_duration_since(earlier);
+    elapsed.as_secs() * 1_000_000_000 + u64::from(elapsed.subsec_nanos())
+}
+
 /// Microseconds since the Unix epoch, now.
 pub(crate) fn now_micros() -> u64 {
     epoch_micros(now())

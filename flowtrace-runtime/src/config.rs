@@ -89,6 +89,8 @@ pub struct Config {
     pub(crate) max_arg_length: usize,
     pub(crate) rotation: Option<Rotation>,
     pub(crate) shutdown_timeout: Duration,
+    /// `None`: the executable's file name.
+    pub(crate) service: Option<String>,
 }
 
 impl Default for Config {
@@ -114,6 +116,7 @@ impl Config {
             max_arg_length: DEFAULT_MAX_ARG_LENGTH,
             rotation: None,
             shutdown_timeout: Duration::from_secs(10),
+            service: None,
         }
     }
 
@@ -209,6 +212,13 @@ impl Config {
             return self;
         }
         self.rotation(max_bytes, max_files)
+    }
+
+    /// Names the service in the START record (`FLOWTRACE_SERVICE_NAME`, else
+    /// `OTEL_SERVICE_NAME`; default: the executable's file name).
+    pub fn service_name(mut self, name: impl Into<String>) -> Self {
+        self.service = Some(name.into());
+        self
     }
 
     /// How long dropping the guard (or process exit) waits for the writer to drain.

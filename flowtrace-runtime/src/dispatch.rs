@@ -17,6 +17,7 @@ use crossbeam_channel::{Receiver, SendTimeoutError, Sender, TrySendError};
 use crate::config::{Config, Overflow};
 use crate::error::Error;
 use crate::filter::{ModuleFilter, Redaction};
+use crate::ids::{TraceId, TraceIds};
 use crate::record::{Message, Record};
 use crate::sink::Sink;
 use crate::thread_label::ThreadLabel;
@@ -54,6 +55,8 @@ pub(crate) struct Dispatch {
     pub(crate) filter: ModuleFilter,
     pub(crate) redaction: Redaction,
     pub(crate) max_arg_length: usize,
+    /// This process segment's id, written in its START record; span ids derive from it.
+    pub(crate) instance: u64,
 }
 
 /// The running writer, owned by the guard (or by the exit hook when no guard was kept).
@@ -64,11 +67,31 @@ struct Active {
     shutdown_timeout: Duration,
 }
 
+/// The traced call running on a thread or task, as its children need it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Current {
+    /// The call's id; 0 outside any call.
+    pub(crate) id: u64,
+    /// The call's trace. Outside any call: the trace of the remote parent in scope
+    /// ([`crate::TraceContext::in_scope`]), or none.
+    pub(crate) trace: TraceId,
+}
+
+impl Current {
+    pub(crate) const NONE: Self = Self {
+        id: 0,
+        trace: TraceId::NONE,
+    };
+}
+
 /// The per-thread part of the state.
 pub(crate) struct Local {
     dispatch: RefCell<Option<Arc<Dispatch>>>,
     thread: Cell<Option<ThreadLabel>>,
-    current: Cell<u64>,
+    current: Cell<Current>,
+    /// The span id of the remote parent in scope, read only by root calls.
+    remote_span: Cell<u64>,
+    trace_ids: TraceIds,
     next_id: Cell<u64>,
     id_limit: Cell<u64>,
     /// Reused for encoding arguments; taken out while in use, because encoding runs the
@@ -88,7 +111,9 @@ thread_local! {
         Local {
             dispatch: RefCell::new(None),
             thread: Cell::new(None),
-            current: Cell::new(0),
+            current: Cell::new(Current::NONE),
+            remote_span: Cell::new(0),
+            trace_ids: TraceIds::new(),
             next_id: Cell::new(0),
             id_limit: Cell::new(0),
             buffer: Cell::new(Vec::new()),
@@ -134,12 +159,43 @@ pub(crate) fn with_local<R>(f: impl FnOnce(&Local, &Dispatch) -> Option<R>) -> O
         .flatten()
 }
 
-/// The id of the traced call running on this thread (0 outside any), replaced by `id`.
+/// The traced call running on this thread, replaced by `current`.
 #[inline]
-pub(crate) fn swap_current(id: u64) -> u64 {
+pub(crate) fn swap_current(current: Current) -> Current {
     LOCAL
-        .try_with(|local| local.current.replace(id))
-        .unwrap_or(0)
+        .try_with(|local| local.current.replace(current))
+        .unwrap_or(Current::NONE)
+}
+
+/// The traced call running on this thread, and the remote parent's span id in scope.
+pub(crate) fn current_and_remote() -> (Current, u64) {
+    LOCAL
+        .try_with(|local| (local.current.get(), local.remote_span.get()))
+        .unwrap_or((Current::NONE, 0))
+}
+
+/// Makes this thread run outside any call, under the remote parent `(trace, span)`; returns
+/// what to restore with [`restore_scope`].
+pub(crate) fn enter_remote_scope(trace: TraceId, span: u64) -> (Current, u64) {
+    LOCAL
+        .try_with(|local| {
+            let current = local.current.replace(Current { id: 0, trace });
+            (current, local.remote_span.replace(span))
+        })
+        .unwrap_or((Current::NONE, 0))
+}
+
+/// Undoes [`enter_remote_scope`].
+pub(crate) fn restore_scope((current, span): (Current, u64)) {
+    let _ = LOCAL.try_with(|local| {
+        local.current.set(current);
+        local.remote_span.set(span);
+    });
+}
+
+/// The instance id of the running process segment, if tracing is running.
+pub(crate) fn instance() -> Option<u64> {
+    with_local(|_, dispatch| Some(dispatch.instance))
 }
 
 /// Traced calls made on this thread from now on record nothing (see [`Local`]'s `untraced`).
@@ -155,8 +211,20 @@ impl Local {
     }
 
     #[inline]
-    pub(crate) fn current(&self) -> u64 {
+    pub(crate) fn current(&self) -> Current {
         self.current.get()
+    }
+
+    /// The trace of a root call starting now, and its remote parent's span id (0 if none):
+    /// the remote parent's trace when one is in scope (`outside` is the thread's [`Current`]
+    /// outside any call), else a fresh one.
+    #[inline]
+    pub(crate) fn root_trace(&self, outside: Current) -> (TraceId, u64) {
+        if outside.trace.is_none() {
+            (self.trace_ids.fresh(), 0)
+        } else {
+            (outside.trace, self.remote_span.get())
+        }
     }
 
     #[inline]
@@ -288,12 +356,20 @@ fn start_locked(active: &mut Option<Active>, config: Config) -> Result<(), Error
     }
     let sink = Sink::open(config.output, config.rotation)?;
     crate::clock::start();
+    let instance = crate::ids::instance();
+    let start_line = crate::start::line(
+        &crate::start::service_name(config.service.as_deref()),
+        std::process::id(),
+        instance,
+        crate::clock::now_micros(),
+    );
     let (sender, receiver) = crossbeam_channel::bounded(config.capacity);
     let (done_sender, done) = crossbeam_channel::bounded(1);
     let pending_dropped = Arc::new(AtomicU64::new(0));
     let writer = writer::spawn(
         receiver,
         sink,
+        start_line,
         pending_dropped.clone(),
         config.capacity,
         done_sender,
@@ -310,6 +386,7 @@ fn start_locked(active: &mut Option<Active>, config: Config) -> Result<(), Error
             filter: ModuleFilter::new(config.include_modules, config.exclude_modules),
             redaction: Redaction::new(&config.redact),
             max_arg_length: config.max_arg_length,
+            instance,
         }),
         writer,
         done,

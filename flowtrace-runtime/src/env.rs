@@ -19,6 +19,17 @@ pub(crate) fn read(lookup: impl Fn(&str) -> Option<OsString>) -> Result<Config, 
         }
         config.output = Output::File(PathBuf::from(path));
     }
+    if let Some(name) = env.string("FLOWTRACE_SERVICE_NAME", "a service name")? {
+        if name.trim().is_empty() {
+            return Err(env.invalid("FLOWTRACE_SERVICE_NAME", name, "a non-empty service name"));
+        }
+        config.service = Some(name);
+    } else if let Some(name) = env.string("OTEL_SERVICE_NAME", "a service name")? {
+        // OpenTelemetry treats an empty variable as unset.
+        if !name.trim().is_empty() {
+            config.service = Some(name);
+        }
+    }
     if env.flag("FLOWTRACE_STDOUT")? == Some(true) {
         config.output = Output::Stdout;
     }
@@ -196,9 +207,12 @@ mod tests {
             ("FLOWTRACE_REDACT", "pin,ssn"),
             ("FLOWTRACE_MAX_FILE_BYTES", "1000"),
             ("FLOWTRACE_MAX_FILES", "2"),
+            ("FLOWTRACE_SERVICE_NAME", "chat-a"),
+            ("OTEL_SERVICE_NAME", "ignored"),
         ])
         .expect("valid environment");
         assert!(!config.enabled);
+        assert_eq!(config.service.as_deref(), Some("chat-a"));
         assert!(
             matches!(&config.output, Output::File(p) if p == &PathBuf::from("out/trace.jsonl"))
         );
@@ -215,6 +229,10 @@ mod tests {
                 max_files: 2
             })
         );
+        let otel = from(&[("OTEL_SERVICE_NAME", "chat-b")]).expect("valid");
+        assert_eq!(otel.service.as_deref(), Some("chat-b"));
+        let empty_otel = from(&[("OTEL_SERVICE_NAME", "")]).expect("empty is unset");
+        assert_eq!(empty_otel.service, None);
         let stdout = from(&[("FLOWTRACE_STDOUT", "1")]).expect("valid");
         assert!(matches!(stdout.output, Output::Stdout));
     }
@@ -232,6 +250,7 @@ mod tests {
             ("FLOWTRACE_BUFFER", "1048577"),
             ("FLOWTRACE_MAX_FILE_BYTES", "1GB"),
             ("FLOWTRACE_LOGFILE", ""),
+            ("FLOWTRACE_SERVICE_NAME", " "),
         ] {
             let error = from(&[(name, value)]).expect_err(name);
             let message = error.to_string();

@@ -9,14 +9,14 @@
 //! instead of one from `catch_unwind`.
 
 use crate::call::Call;
-use crate::dispatch;
+use crate::dispatch::{self, Current};
 
 /// An open inline call; closes when dropped, at the end of the traced function.
 #[derive(Debug)]
 #[must_use]
 pub struct InlineCall {
     call: Call,
-    previous: u64,
+    previous: Current,
     /// Called from a destructor during an unwind: that panic is not this call's.
     entered_panicking: bool,
 }
@@ -26,7 +26,7 @@ impl InlineCall {
     #[inline(always)]
     pub fn enter(call: Option<Call>) -> Option<Self> {
         let call = call?;
-        let previous = dispatch::swap_current(call.id());
+        let previous = dispatch::swap_current(call.current());
         Some(Self {
             call,
             previous,

@@ -30,8 +30,9 @@
 //!     let _ = runtime.block_on(login("ada", ""));
 //!     drop(guard); // flushes every record and joins the writer thread
 //!     let trace = std::fs::read_to_string(&path).expect("trace file");
-//!     // ENTER and EXIT of add, then ENTER and EXCEPTION of login (it returned Err).
-//!     assert_eq!(trace.lines().count(), 4);
+//!     // START (which service, which process), ENTER and EXIT of add, then ENTER and
+//!     // EXCEPTION of login (it returned Err).
+//!     assert_eq!(trace.lines().count(), 5);
 //!     assert!(trace.lines().last().is_some_and(|line| line.contains("\"EXCEPTION\"")));
 //!     # std::fs::remove_dir_all(&dir).ok();
 //!     Ok(())
@@ -40,19 +41,29 @@
 //!
 //! # What is recorded
 //!
-//! One JSON object per line; see the README for the full format. `ENTER` when a call starts
+//! One JSON object per line; see the README for the full format. `START` first, naming the
+//! service, the process id and a random `instance` for this run. `ENTER` when a call starts
 //! (for an `async fn`: at its first poll), then exactly one of: `EXIT` (returned), `EXCEPTION`
 //! (returned `Err`, with its message), `PANIC` (unwound, with the panic message; the panic goes
 //! on unchanged) or `CANCEL` (a future dropped before completion). `parent` links each call to
-//! the traced call it runs inside, across `.await` and thread hops. `DROPPED` counts records lost
-//! to a full channel in `drop` mode.
+//! the traced call it runs inside, across `.await` and thread hops; a root call (no `parent`)
+//! starts a W3C trace and its ENTER carries the `trace` id. `DROPPED` counts records lost to a
+//! full channel in `drop` mode.
+//!
+//! # Across processes
+//!
+//! [`TraceContext`] carries a trace from one process to the next as a W3C `traceparent`:
+//! [`TraceContext::current`] on the sending side, [`TraceContext::from_traceparent`] and
+//! [`TraceContext::in_scope`] / [`TraceContext::instrument`] on the receiving side, whose root
+//! calls then continue the sender's trace and name its span as `remoteParent`.
 //!
 //! # Configuration
 //!
 //! Zero-config: the first traced call reads `FLOWTRACE_LOGFILE`, `FLOWTRACE_STDOUT`,
 //! `FLOWTRACE_ENABLED`, `FLOWTRACE_PACKAGE_PREFIX`, `FLOWTRACE_EXCLUDE`,
 //! `FLOWTRACE_MAX_ARG_LENGTH`, `FLOWTRACE_OVERFLOW`, `FLOWTRACE_BUFFER`, `FLOWTRACE_REDACT`,
-//! `FLOWTRACE_MAX_FILE_BYTES` and `FLOWTRACE_MAX_FILES`; a bad value disables tracing with one
+//! `FLOWTRACE_MAX_FILE_BYTES`, `FLOWTRACE_MAX_FILES` and `FLOWTRACE_SERVICE_NAME` (else
+//! `OTEL_SERVICE_NAME`); a bad value disables tracing with one
 //! message on stderr naming the variable. [`init`] and [`Config`] do the same explicitly and
 //! return the error instead. Records still queued are written when the program exits, with or
 //! without a guard.
@@ -70,17 +81,20 @@ mod args;
 mod call;
 mod clock;
 mod config;
+mod context;
 mod dispatch;
 mod env;
 mod error;
 mod exit_hook;
 mod filter;
+mod ids;
 mod inline_call;
 mod json;
 mod record;
 mod sink;
 mod site;
 mod stamp;
+mod start;
 mod stats;
 mod thread_label;
 mod writer;
@@ -95,6 +109,7 @@ pub use config::{
     Config, DEFAULT_CAPACITY, DEFAULT_LOGFILE, DEFAULT_MAX_ARG_LENGTH, DEFAULT_MAX_FILES,
     DEFAULT_REDACT, MAX_CAPACITY, MAX_FILES, Overflow, Rotation,
 };
+pub use context::{TraceContext, TraceparentError, WithContext};
 pub use error::Error;
 pub use flowtrace_macros::flowtrace;
 pub use stats::{Stats, stats};

@@ -38,6 +38,7 @@ const PAUSE_MIN_CAPACITY: usize = 4096;
 pub(crate) fn spawn(
     receiver: Receiver<Message>,
     sink: Sink,
+    start_line: Vec<u8>,
     pending_dropped: Arc<AtomicU64>,
     capacity: usize,
     done: Sender<()>,
@@ -46,7 +47,7 @@ pub(crate) fn spawn(
         .name("flowtrace-writer".to_owned())
         .spawn(move || {
             crate::dispatch::untrace_this_thread();
-            Writer {
+            let mut writer = Writer {
                 sink,
                 pending_dropped,
                 buffer: vec![0; BUFFER_BYTES].into_boxed_slice(),
@@ -55,8 +56,10 @@ pub(crate) fn spawn(
                 reported_error: false,
                 pause_when_busy: capacity >= PAUSE_MIN_CAPACITY,
                 stamp: Stamp::default(),
-            }
-            .run(&receiver);
+            };
+            // START opens the segment, before any record a traced call could have queued.
+            writer.add_line(&start_line);
+            writer.run(&receiver);
             let _ = done.send(());
         })
 }

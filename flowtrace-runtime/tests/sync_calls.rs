@@ -46,6 +46,7 @@ fn nested_calls_write_enter_and_exit_with_parents_and_args() {
             "function",
             "args",
             "id",
+            "trace",
             "timestampMicros"
         ]
     );

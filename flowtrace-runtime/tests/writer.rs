@@ -34,11 +34,45 @@ fn dropping_the_guard_writes_every_record_to_the_file() {
     }
     drop(guard);
     let lines = lines(&path);
-    assert_eq!(lines.len(), 2000);
+    assert_eq!(lines.len(), 1 + 2000);
     let records: Vec<serde_json::Value> = lines
         .iter()
         .map(|l| serde_json::from_str(l).expect("JSON line"))
         .collect();
+    common::assert_start(records.first());
+    assert_well_formed(&records);
+}
+
+#[test]
+#[serial]
+fn every_start_writes_a_start_record_with_a_new_instance() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("trace.jsonl");
+    for n in 0..3 {
+        let guard = Config::new()
+            .file(&path)
+            .service_name("appended")
+            .init()
+            .expect("init");
+        work(n);
+        drop(guard);
+    }
+    let records: Vec<serde_json::Value> = lines(&path)
+        .iter()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect();
+    assert_eq!(records.len(), 3 * 3);
+    let starts: Vec<&serde_json::Value> = records.iter().step_by(3).collect();
+    for start in &starts {
+        common::assert_start(Some(start));
+        assert_eq!(start["service"], "appended");
+    }
+    let instances: std::collections::HashSet<&str> = starts
+        .iter()
+        .filter_map(|s| s["instance"].as_str())
+        .collect();
+    assert_eq!(instances.len(), 3, "a new instance per start");
+    // Each run's ids start afresh in its own segment; the checker accepts the repeats.
     assert_well_formed(&records);
 }
 
@@ -67,7 +101,7 @@ fn lines_of_any_size_keep_their_order_across_batches() {
         .iter()
         .map(|l| serde_json::from_str(l).expect("JSON line"))
         .collect();
-    assert_eq!(records.len(), sizes.len() * 2002);
+    assert_eq!(records.len(), 1 + sizes.len() * 2002);
     assert_well_formed(&records);
     let big_args: Vec<usize> = records
         .iter()
@@ -91,10 +125,10 @@ fn flush_makes_records_visible_while_tracing_goes_on() {
     let guard = Config::new().file(&path).init().expect("init");
     work(1);
     guard.flush().expect("flush");
-    assert_eq!(lines(&path).len(), 2);
+    assert_eq!(lines(&path).len(), 1 + 2);
     work(2);
     flowtrace_runtime::flush().expect("flush");
-    assert_eq!(lines(&path).len(), 4);
+    assert_eq!(lines(&path).len(), 1 + 4);
 }
 
 #[test]
@@ -136,7 +170,7 @@ fn rotation_splits_the_trace_into_whole_line_files() {
         n += 1;
     }
     assert!(n > 2, "expected several rotated files, got {}", n - 1);
-    assert_eq!(total, 400);
+    assert_eq!(total, 1 + 400);
 }
 
 /// A sink whose writes wait until the test opens the gate.
@@ -194,7 +228,11 @@ fn drop_mode_counts_what_it_drops_and_says_so_in_the_trace() {
     open_gate.send(()).expect("open the gate");
     drop(guard);
     let records = memory.records();
-    let calls = records.iter().filter(|r| r["event"] != "DROPPED").count() as u64;
+    common::assert_start(records.first());
+    let calls = records[1..]
+        .iter()
+        .filter(|r| r["event"] != "DROPPED")
+        .count() as u64;
     let counted: u64 = records
         .iter()
         .filter(|r| r["event"] == "DROPPED")
@@ -241,7 +279,8 @@ fn a_failing_sink_never_fails_the_program() {
     let after = flowtrace_runtime::stats();
     assert!(*attempts.lock().expect("lock") >= 100);
     assert!(after.write_errors - before.write_errors >= 100);
-    assert_eq!(after.lost - before.lost, 200);
+    // The 200 call records and the START record.
+    assert_eq!(after.lost - before.lost, 201);
 }
 
 #[flowtrace]
@@ -285,8 +324,9 @@ fn traced_calls_made_by_the_sink_are_not_traced_and_never_hang_the_writer() {
         .expect("the traced program finishes");
     assert!(flushed.is_ok(), "{flushed:?}");
     let records = memory.records();
-    assert_eq!(records.len(), 2_000);
-    assert!(records.iter().all(|r| r["function"] == "work"));
+    assert_eq!(records.len(), 1 + 2_000);
+    common::assert_start(records.first());
+    assert!(records[1..].iter().all(|r| r["function"] == "work"));
     assert_well_formed(&records);
 }
 
@@ -329,6 +369,7 @@ fn a_restart_while_an_argument_is_encoded_never_panics() {
     assert_eq!(takes(&restarts), 7);
     drop(restarts.guard.borrow_mut().take());
     let records = restarts.next.records();
+    common::assert_start(records.first());
     assert!(
         records.iter().filter(|r| r["function"] == "work").count() == 2,
         "{records:?}"

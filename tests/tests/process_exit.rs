@@ -59,8 +59,9 @@ fn returning_from_main_without_a_guard_writes_every_record() {
     assert!(output.status.success(), "{output:?}");
     let path = dir.path().join("flowtrace.jsonl");
     let records = records(&path);
-    // 2 threads × 5000 step calls + 1 finale call, ENTER and EXIT each.
-    assert_eq!(records.len(), 2 * (2 * 5000 + 1));
+    // START, then 2 threads × 5000 step calls + 1 finale call, ENTER and EXIT each.
+    assert_eq!(records.len(), 1 + 2 * (2 * 5000 + 1));
+    assert_eq!(records[0]["event"], "START");
     assert_eq!(count(&records, "ENTER"), count(&records, "EXIT"));
     assert_checks(&path);
 }
@@ -76,7 +77,7 @@ fn process_exit_without_a_guard_writes_every_record() {
         &["3000", "1", "exit"],
     );
     assert!(output.status.success(), "{output:?}");
-    assert_eq!(records(&path).len(), 2 * 3000);
+    assert_eq!(records(&path).len(), 1 + 2 * 3000);
 }
 
 #[test]
@@ -86,7 +87,7 @@ fn a_panic_out_of_main_still_writes_the_panic_record() {
     assert_eq!(output.status.code(), Some(101), "{output:?}");
     let path = dir.path().join("flowtrace.jsonl");
     let records = records(&path);
-    assert_eq!(records.len(), 2 * 101);
+    assert_eq!(records.len(), 1 + 2 * 101);
     assert_checks(&path);
     let last = records.last().expect("records");
     assert_eq!(last["event"], "PANIC");
@@ -103,7 +104,8 @@ fn tracing_that_starts_during_an_unwind_works_and_the_program_goes_on() {
     let records = records(&path);
     assert_eq!(count(&records, "ENTER"), 1);
     assert_eq!(count(&records, "EXIT"), 1);
-    assert_eq!(records[0]["function"], "finale");
+    assert_eq!(records[0]["event"], "START");
+    assert_eq!(records[1]["function"], "finale");
     assert_checks(&path);
 }
 
@@ -133,7 +135,7 @@ fn tracing_to_stdout_goes_on_while_the_program_holds_the_stdout_lock() {
     };
     assert!(child.wait().expect("exit status").success());
     let (trace, rest): (Vec<&str>, Vec<&str>) = text.lines().partition(|l| l.starts_with('{'));
-    assert_eq!(trace.len(), 40_000);
+    assert_eq!(trace.len(), 1 + 40_000, "START and two records per call");
     assert!(
         trace
             .iter()
@@ -155,7 +157,11 @@ fn drop_mode_under_a_flood_accounts_for_every_record() {
     );
     assert!(output.status.success(), "{output:?}");
     let records = records(&dir.path().join("flowtrace.jsonl"));
-    let written = records.iter().filter(|r| r["event"] != "DROPPED").count() as u64;
+    assert_eq!(records[0]["event"], "START");
+    let written = records[1..]
+        .iter()
+        .filter(|r| r["event"] != "DROPPED")
+        .count() as u64;
     let dropped: u64 = records
         .iter()
         .filter(|r| r["event"] == "DROPPED")

@@ -2,10 +2,13 @@
 //! library ([`check_files`]) that the workspace's end-to-end tests call, and as a subcommand.
 //!
 //! Checked per line: valid JSON, every key known, in order, of the right type, present when its
-//! event requires it and absent otherwise (see [`record`](crate::record)). Checked across lines,
-//! per stream (a file and its rotated set): every `ENTER` id is new, its `parent` is an open call,
-//! its closing record (`EXIT`/`EXCEPTION`/`PANIC`/`CANCEL`) comes once, after it, with the same
-//! `parent`, `module` and `function`; every `ENTER` is closed by the end.
+//! event requires it and absent otherwise, `trace`/`remoteParent` well-formed and on root
+//! `ENTER`s only (see [`record`](crate::record)). Checked across lines, per process segment (a
+//! file and its rotated set, split at every START record, after which ids start afresh): every
+//! `ENTER` id is new, its `parent` is an open call (so a child's `ENTER` never precedes its
+//! parent's), its closing record (`EXIT`/`EXCEPTION`/`PANIC`/`CANCEL`) comes once, after it,
+//! with the same `parent`, `module` and `function`; every `ENTER` is closed by the end of its
+//! segment; after a START, every root `ENTER` carries a `trace`.
 //!
 //! The per-line rules run on all cores, in batches of lines whose results come back in file
 //! order (`parallel`); the pairing rules then run in order on a compact form of each record
@@ -113,6 +116,12 @@ pub enum ViolationKind {
     #[error("ENTER reuses id {id} of an earlier, closed call (several runs appended to one file?)")]
     ReusedId {
         /// The id.
+        id: u64,
+    },
+    /// A root `ENTER` without `trace` in a segment that began with START (design §7).
+    #[error("root call {id} has no `trace` id, which every root ENTER after a START carries")]
+    RootWithoutTrace {
+        /// The call id.
         id: u64,
     },
     /// A closing record that disagrees with its `ENTER`.
@@ -223,7 +232,7 @@ pub(crate) fn check_streams(
                 if let Some(kind) = parsed
                     .record
                     .as_ref()
-                    .and_then(|record| checker.record(at, record, &mut report))
+                    .and_then(|record| checker.record(at, record, &mut report, stream))
                 {
                     add(&mut report, stream, at, kind);
                 }

@@ -1,6 +1,8 @@
-//! The cross-line rules of `check`, per stream: ids new, parents open, every call closed once
-//! by a record that agrees with its `ENTER`. Works on [`Compact`] records, so it holds no text
-//! per call: an open call is its place, parent and a digest of its name.
+//! The cross-line rules of `check`, per process segment (a stream, split at START records): ids
+//! new, parents open (so a child's `ENTER` never precedes its parent's), every call closed once
+//! by a record that agrees with its `ENTER`, and after a START every root `ENTER` carries its
+//! `trace`. Works on [`Compact`] records, so it holds no text per call: an open call is its
+//! place, parent and a digest of its name.
 
 use super::parallel::Compact;
 use super::{CheckReport, ViolationKind, add};
@@ -16,7 +18,7 @@ struct Open {
     name: u64,
 }
 
-/// The pairing state of one stream.
+/// The pairing state of one process segment.
 #[derive(Default)]
 pub(super) struct StreamChecker {
     open: IdMap<Open>,
@@ -25,6 +27,10 @@ pub(super) struct StreamChecker {
     names: IdMap<Box<str>>,
     /// A `DROPPED` record was seen: records are missing from here on.
     lossy: bool,
+    /// The segment began with a START record: it follows design §7.
+    started: bool,
+    /// A record of this segment was seen.
+    seen: bool,
 }
 
 impl StreamChecker {
@@ -41,16 +47,38 @@ impl StreamChecker {
         at: (usize, u64),
         record: &Compact,
         report: &mut CheckReport,
+        stream: &Stream,
     ) -> Option<ViolationKind> {
+        let first = !std::mem::replace(&mut self.seen, true);
         match *record {
+            Compact::Start => {
+                if !first {
+                    // Another run: what the last one left open stays unclosed, ids start afresh.
+                    let previous = std::mem::take(self);
+                    self.names = previous.names.clone();
+                    self.seen = true;
+                    previous.finish(report, stream);
+                }
+                self.started = true;
+                None
+            }
             Compact::Dropped { count } => {
                 self.lossy = true;
                 report.dropped += count;
                 None
             }
-            Compact::Enter { id, parent, name } => {
+            Compact::Enter {
+                id,
+                parent,
+                name,
+                traced,
+            } => {
                 report.calls += 1;
-                self.enter(at, id, parent, name)
+                let violation = self.enter(at, id, parent, name);
+                if violation.is_none() && self.started && parent.is_none() && !traced {
+                    return Some(ViolationKind::RootWithoutTrace { id });
+                }
+                violation
             }
             Compact::Close {
                 id,

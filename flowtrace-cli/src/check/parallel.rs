@@ -30,6 +30,8 @@ pub(super) enum Compact {
         parent: Option<u64>,
         /// Digest of `module` and `function`.
         name: u64,
+        /// It carries a `trace` id.
+        traced: bool,
     },
     Close {
         id: u64,
@@ -40,15 +42,17 @@ pub(super) enum Compact {
     Dropped {
         count: u64,
     },
+    Start,
 }
 
 impl Compact {
     fn of(record: &Record<'_>) -> Self {
         match &record.body {
-            Body::Enter { call, .. } => Compact::Enter {
+            Body::Enter { call, link, .. } => Compact::Enter {
                 id: call.id,
                 parent: call.parent,
                 name: name_hash(&call.module, &call.function),
+                traced: link.trace.is_some(),
             },
             Body::Close { call, event, .. } => Compact::Close {
                 id: call.id,
@@ -57,6 +61,7 @@ impl Compact {
                 event: *event,
             },
             Body::Dropped { count } => Compact::Dropped { count: *count },
+            Body::Start(_) => Compact::Start,
         }
     }
 }

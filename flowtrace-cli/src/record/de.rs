@@ -88,6 +88,13 @@ impl<'de: 'a, 'a> Visitor<'de> for RecordVisitor<'a> {
                 Key::Result => raw.result = Some(map.next_value_seed(EncodedOf(name))?),
                 Key::Error => raw.error = Some(map.next_value_seed(EncodedOf(name))?),
                 Key::Count => raw.count = Some(map.next_value_seed(U64Of(name))?),
+                Key::Service => raw.service = Some(map.next_value_seed(StrOf(name))?),
+                Key::Pid => raw.pid = Some(map.next_value_seed(U64Of(name))?),
+                Key::Instance => raw.instance = Some(map.next_value_seed(StrOf(name))?),
+                Key::Trace => raw.trace = Some(map.next_value_seed(StrOf(name))?),
+                Key::RemoteParent => {
+                    raw.remote_parent = Some(map.next_value_seed(StrOf(name))?);
+                }
             }
         }
         Ok(raw)
@@ -206,7 +213,8 @@ impl Visitor<'_> for EventSeed {
     fn visit_str<E: de::Error>(self, name: &str) -> Result<Event, E> {
         Event::from_name(name).ok_or_else(|| {
             E::custom(format_args!(
-                "unknown event `{name}`, expected ENTER, EXIT, EXCEPTION, PANIC, CANCEL or DROPPED"
+                "unknown event `{name}`, expected ENTER, EXIT, EXCEPTION, PANIC, CANCEL, DROPPED \
+                 or START"
             ))
         })
     }

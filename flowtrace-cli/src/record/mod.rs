@@ -25,6 +25,8 @@ pub(crate) enum Event {
     Panic,
     Cancel,
     Dropped,
+    /// A process segment starts (design §7).
+    Start,
 }
 
 impl Event {
@@ -36,6 +38,7 @@ impl Event {
             "PANIC" => Self::Panic,
             "CANCEL" => Self::Cancel,
             "DROPPED" => Self::Dropped,
+            "START" => Self::Start,
             _ => return None,
         })
     }
@@ -49,6 +52,7 @@ impl Event {
             Self::Panic => "PANIC",
             Self::Cancel => "CANCEL",
             Self::Dropped => "DROPPED",
+            Self::Start => "START",
         }
     }
 }
@@ -59,11 +63,15 @@ impl fmt::Display for Event {
     }
 }
 
-/// The keys of design §1, in their required order.
+/// The keys of design §1 and §7, in their required order (`service`, `pid` and `instance`
+/// belong to START records only, which have none of the call keys).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Key {
     Timestamp,
     Event,
+    Service,
+    Pid,
+    Instance,
     Thread,
     Module,
     Function,
@@ -71,15 +79,20 @@ enum Key {
     DurationMicros,
     Id,
     Parent,
+    Trace,
+    RemoteParent,
     TimestampMicros,
     Result,
     Error,
     Count,
 }
 
-const KEYS: [(&str, Key); 13] = [
+const KEYS: [(&str, Key); 18] = [
     ("timestamp", Key::Timestamp),
     ("event", Key::Event),
+    ("service", Key::Service),
+    ("pid", Key::Pid),
+    ("instance", Key::Instance),
     ("thread", Key::Thread),
     ("module", Key::Module),
     ("function", Key::Function),
@@ -87,6 +100,8 @@ const KEYS: [(&str, Key); 13] = [
     ("durationMicros", Key::DurationMicros),
     ("id", Key::Id),
     ("parent", Key::Parent),
+    ("trace", Key::Trace),
+    ("remoteParent", Key::RemoteParent),
     ("timestampMicros", Key::TimestampMicros),
     ("result", Key::Result),
     ("error", Key::Error),
@@ -98,8 +113,8 @@ impl Key {
         KEYS[self as usize].0
     }
 
-    fn bit(self) -> u16 {
-        1 << self as u16
+    fn bit(self) -> u32 {
+        1 << self as u32
     }
 }
 
@@ -113,11 +128,33 @@ pub(crate) struct Call<'a> {
     pub(crate) parent: Option<u64>,
 }
 
+/// Where a root call sits in a distributed trace (design §7): on root `ENTER`s only.
+#[derive(Debug, Default)]
+pub(crate) struct TraceLink<'a> {
+    /// The W3C trace id, 32 lowercase hex digits.
+    pub(crate) trace: Option<&'a str>,
+    /// The span id of the remote parent in another process, 16 lowercase hex digits.
+    pub(crate) remote_parent: Option<&'a str>,
+}
+
+/// What a START record says about the process segment it opens.
+#[derive(Debug)]
+pub(crate) struct Start<'a> {
+    pub(crate) service: Cow<'a, str>,
+    pub(crate) pid: u64,
+    /// 16 lowercase hex digits, random per start.
+    pub(crate) instance: &'a str,
+}
+
 /// What a record says.
 #[derive(Debug)]
 pub(crate) enum Body<'a> {
     /// A call started; `args` is the raw JSON string of the arguments object.
-    Enter { call: Call<'a>, args: &'a RawValue },
+    Enter {
+        call: Call<'a>,
+        args: &'a RawValue,
+        link: TraceLink<'a>,
+    },
     /// A call ended (`EXIT`, `EXCEPTION`, `PANIC` or `CANCEL`).
     Close {
         call: Call<'a>,
@@ -128,6 +165,8 @@ pub(crate) enum Body<'a> {
     },
     /// The writer lost `count` records.
     Dropped { count: u64 },
+    /// A process segment starts: ids start afresh after it.
+    Start(Start<'a>),
 }
 
 /// One valid trace record, borrowing from its line.
@@ -179,6 +218,16 @@ pub(crate) enum LineError {
     },
     #[error("`timestamp` {millis} is not `timestampMicros` {micros} in milliseconds")]
     TimestampMismatch { millis: u64, micros: u64 },
+    #[error("`{key}` is not {len} lowercase hex digits, not all zero: {value:?}")]
+    BadHex {
+        key: &'static str,
+        len: usize,
+        value: String,
+    },
+    #[error("`{0}` belongs on root ENTERs only (those without `parent`)")]
+    NotOnRoot(&'static str),
+    #[error("`remoteParent` needs a `trace`")]
+    RemoteWithoutTrace,
 }
 
 /// Displays the required key order, for error messages.
@@ -227,7 +276,7 @@ fn keys_of(event: Event) -> (&'static [Key], &'static [Key]) {
     match event {
         Event::Enter => (
             &[K::Thread, K::Module, K::Function, K::Args, K::Id],
-            &[K::Parent],
+            &[K::Parent, K::Trace, K::RemoteParent],
         ),
         Event::Exit => (&CALL, &[K::Parent, K::Result]),
         Event::Exception | Event::Panic => (
@@ -243,6 +292,7 @@ fn keys_of(event: Event) -> (&'static [Key], &'static [Key]) {
         ),
         Event::Cancel => (&CALL, &[K::Parent]),
         Event::Dropped => (&[K::Count], &[]),
+        Event::Start => (&[K::Service, K::Pid, K::Instance], &[]),
     }
 }
 
@@ -262,8 +312,13 @@ struct RawRecord<'a> {
     result: Option<&'a RawValue>,
     error: Option<&'a RawValue>,
     count: Option<u64>,
+    service: Option<Cow<'a, str>>,
+    pid: Option<u64>,
+    instance: Option<Cow<'a, str>>,
+    trace: Option<Cow<'a, str>>,
+    remote_parent: Option<Cow<'a, str>>,
     /// Bit set of the keys seen.
-    present: u16,
+    present: u32,
     /// The first key that came after a key it should precede.
     misordered: Option<(Key, Key)>,
     duplicate: Option<Key>,
@@ -314,6 +369,32 @@ impl<'a> RawRecord<'a> {
         {
             return Err(LineError::TimestampMismatch { millis, micros });
         }
+        for (key, value, len) in [
+            ("instance", &self.instance, 16),
+            ("trace", &self.trace, 32),
+            ("remoteParent", &self.remote_parent, 16),
+        ] {
+            if let Some(value) = value
+                && !is_id_hex(value, len)
+            {
+                return Err(LineError::BadHex {
+                    key,
+                    len,
+                    value: value.to_string(),
+                });
+            }
+        }
+        if self.parent.is_some() {
+            if self.trace.is_some() {
+                return Err(LineError::NotOnRoot("trace"));
+            }
+            if self.remote_parent.is_some() {
+                return Err(LineError::NotOnRoot("remoteParent"));
+            }
+        }
+        if self.remote_parent.is_some() && self.trace.is_none() {
+            return Err(LineError::RemoteWithoutTrace);
+        }
         Ok(())
     }
 
@@ -339,6 +420,11 @@ impl<'a> RawRecord<'a> {
             Event::Dropped => Body::Dropped {
                 count: self.count.ok_or_else(|| missing(Key::Count))?,
             },
+            Event::Start => Body::Start(Start {
+                service: self.service.ok_or_else(|| missing(Key::Service))?,
+                pid: self.pid.ok_or_else(|| missing(Key::Pid))?,
+                instance: borrowed(self.instance.ok_or_else(|| missing(Key::Instance))?),
+            }),
             _ => {
                 let call = Call {
                     thread: self.thread.ok_or_else(|| missing(Key::Thread))?,
@@ -351,6 +437,10 @@ impl<'a> RawRecord<'a> {
                     Body::Enter {
                         call,
                         args: self.args.ok_or_else(|| missing(Key::Args))?,
+                        link: TraceLink {
+                            trace: self.trace.map(borrowed),
+                            remote_parent: self.remote_parent.map(borrowed),
+                        },
                     }
                 } else {
                     Body::Close {
@@ -379,6 +469,22 @@ fn check_encoded(
     let bad = |reason: String| LineError::BadEncoding { key, what, reason };
     let text: Cow<'_, str> = serde_json::from_str(raw.get()).map_err(|e| bad(without_line(&e)))?;
     probe(&text).map_err(|e| bad(without_line(&e)))
+}
+
+/// `text` as `len` lowercase hex digits, not all zero (a W3C id).
+pub(crate) fn is_id_hex(text: &str, len: usize) -> bool {
+    text.len() == len
+        && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+        && text.bytes().any(|b| b != b'0')
+}
+
+/// An id string: hex digits never need escapes, so it is borrowed from the line; one that came
+/// with escapes is not hex and gets an empty id.
+fn borrowed(text: Cow<'_, str>) -> &'_ str {
+    match text {
+        Cow::Borrowed(text) => text,
+        Cow::Owned(_) => "",
+    }
 }
 
 /// Decodes a JSON-encoded string value (`args`, `result`, `error`) to its text; the raw JSON

@@ -15,7 +15,7 @@ fn parses_the_design_examples() {
     let enter = strict(ENTER).map_err(|e| e.to_string());
     let Ok(Record {
         micros,
-        body: Body::Enter { call, args },
+        body: Body::Enter { call, args, .. },
     }) = enter
     else {
         panic!("not an ENTER: {enter:?}");
@@ -73,7 +73,7 @@ fn names_what_is_wrong() {
         ),
         (
             r#"{"timestamp":1,"event":"LEAVE","timestampMicros":1000,"count":1}"#,
-            "unknown event `LEAVE`, expected ENTER, EXIT, EXCEPTION, PANIC, CANCEL or DROPPED (column 30)",
+            "unknown event `LEAVE`, expected ENTER, EXIT, EXCEPTION, PANIC, CANCEL, DROPPED or START (column 30)",
         ),
         (
             r#"{"timestamp":1,"event":"DROPPED","timestampMicros":1000}"#,
@@ -94,8 +94,8 @@ fn names_what_is_wrong() {
         (
             r#"{"event":"DROPPED","timestamp":1,"timestampMicros":1000,"count":1}"#,
             "key `timestamp` comes after `event`; design §1 orders the keys timestamp, event, \
-             thread, module, function, args, durationMicros, id, parent, timestampMicros, result, \
-             error, count",
+             service, pid, instance, thread, module, function, args, durationMicros, id, parent, \
+             trace, remoteParent, timestampMicros, result, error, count",
         ),
         (
             r#"{"timestamp":1,"event":"DROPPED","id":3,"timestampMicros":1000,"count":1}"#,
@@ -113,9 +113,63 @@ fn names_what_is_wrong() {
             r#"{"timestamp":1,"event":"ENTER","thread":"main","module":"m","function":"f","args":{},"id":1,"timestampMicros":1000}"#,
             "invalid type: {}, expected a string for `args` (column 84)",
         ),
+        (
+            r#"{"timestamp":1,"event":"START","service":"s","pid":1,"timestampMicros":1000}"#,
+            "`START` record lacks `instance`",
+        ),
+        (
+            r#"{"timestamp":1,"event":"START","service":"s","pid":1,"instance":"00000000000000AB","timestampMicros":1000}"#,
+            "`instance` is not 16 lowercase hex digits, not all zero: \"00000000000000AB\"",
+        ),
+        (
+            r#"{"timestamp":1,"event":"START","service":"s","pid":1,"instance":"00000000000000ab","thread":"main","timestampMicros":1000}"#,
+            "`thread` does not belong on `START` records",
+        ),
+        (
+            r#"{"timestamp":1,"event":"ENTER","thread":"main","module":"m","function":"f","args":"{}","id":2,"parent":1,"trace":"4bf92f3577b34da6a3ce929d0e0e4736","timestampMicros":1000}"#,
+            "`trace` belongs on root ENTERs only (those without `parent`)",
+        ),
+        (
+            r#"{"timestamp":1,"event":"ENTER","thread":"main","module":"m","function":"f","args":"{}","id":2,"trace":"00000000000000000000000000000000","timestampMicros":1000}"#,
+            "`trace` is not 32 lowercase hex digits, not all zero: \"00000000000000000000000000000000\"",
+        ),
+        (
+            r#"{"timestamp":1,"event":"ENTER","thread":"main","module":"m","function":"f","args":"{}","id":2,"remoteParent":"00f067aa0ba902b7","timestampMicros":1000}"#,
+            "`remoteParent` needs a `trace`",
+        ),
+        (
+            r#"{"timestamp":1,"event":"EXIT","thread":"main","module":"m","function":"f","durationMicros":1,"id":2,"trace":"4bf92f3577b34da6a3ce929d0e0e4736","timestampMicros":1000}"#,
+            "`trace` does not belong on `EXIT` records",
+        ),
     ];
     for (line, expected) in cases {
         assert_eq!(strict(line).err().as_deref(), Some(expected), "{line}");
+    }
+}
+
+#[test]
+fn start_records_and_trace_links_parse() {
+    let start = r#"{"timestamp":1,"event":"START","service":"chat \"a\"","pid":42,"instance":"0123456789abcdef","timestampMicros":1000}"#;
+    match strict(start) {
+        Ok(Record {
+            body: Body::Start(start),
+            micros: 1000,
+        }) => {
+            assert_eq!(start.service, "chat \"a\"");
+            assert_eq!((start.pid, start.instance), (42, "0123456789abcdef"));
+        }
+        other => panic!("not a START: {other:?}"),
+    }
+    let root = r#"{"timestamp":1,"event":"ENTER","thread":"main","module":"m","function":"f","args":"{}","id":2,"trace":"4bf92f3577b34da6a3ce929d0e0e4736","remoteParent":"00f067aa0ba902b7","timestampMicros":1000}"#;
+    match strict(root) {
+        Ok(Record {
+            body: Body::Enter { link, .. },
+            ..
+        }) => {
+            assert_eq!(link.trace, Some("4bf92f3577b34da6a3ce929d0e0e4736"));
+            assert_eq!(link.remote_parent, Some("00f067aa0ba902b7"));
+        }
+        other => panic!("not an ENTER: {other:?}"),
     }
 }
 

@@ -37,7 +37,8 @@ impl MemorySink {
 }
 
 /// Runs `body` with tracing into memory (configured by `configure`) and returns the records
-/// written once the guard is dropped.
+/// written once the guard is dropped, after the START record that must open them (none at
+/// all when the configuration disables tracing).
 pub fn capture_with(configure: impl FnOnce(Config) -> Config, body: impl FnOnce()) -> Vec<Value> {
     let sink = MemorySink::default();
     let guard = configure(Config::new().writer(sink.clone()))
@@ -45,7 +46,40 @@ pub fn capture_with(configure: impl FnOnce(Config) -> Config, body: impl FnOnce(
         .expect("init tracing");
     body();
     drop(guard);
-    sink.records()
+    let mut records = sink.records();
+    if !records.is_empty() {
+        assert_start(records.first());
+        records.remove(0);
+    }
+    records
+}
+
+/// Checks that `record` is a START record: keys in order, service, pid and a 16-hex instance.
+pub fn assert_start(record: Option<&Value>) {
+    let record = record.expect("a START record first");
+    assert_eq!(record["event"], "START", "first record: {record}");
+    assert_eq!(
+        keys(record),
+        [
+            "timestamp",
+            "event",
+            "service",
+            "pid",
+            "instance",
+            "timestampMicros"
+        ]
+    );
+    assert_eq!(record["pid"].as_u64(), Some(u64::from(std::process::id())));
+    assert!(record["service"].as_str().is_some_and(|s| !s.is_empty()));
+    assert!(
+        is_hex(record["instance"].as_str().unwrap_or(""), 16),
+        "{record}"
+    );
+}
+
+/// True when `text` is `len` lowercase hex digits.
+pub fn is_hex(text: &str, len: usize) -> bool {
+    text.len() == len && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 pub fn capture(body: impl FnOnce()) -> Vec<Value> {
@@ -89,7 +123,8 @@ pub fn parent(record: &Value) -> Option<u64> {
 }
 
 /// Checks the record-format invariants: every ENTER closed exactly once by a later record with
-/// the same id and parent, and every parent open when its child enters.
+/// the same id and parent, every parent open when its child enters, and a trace id on exactly
+/// the root ENTERs. A START record opens a new segment, in which ids start afresh.
 pub fn assert_well_formed(records: &[Value]) {
     use std::collections::HashMap;
     let mut open: HashMap<u64, Option<u64>> = HashMap::new();
@@ -99,6 +134,20 @@ pub fn assert_well_formed(records: &[Value]) {
         if event == "DROPPED" {
             continue;
         }
+        if event == "START" {
+            assert!(
+                open.is_empty(),
+                "line {line}: START with calls open: {open:?}"
+            );
+            closed.clear();
+            continue;
+        }
+        let is_root_enter = event == "ENTER" && parent(record).is_none();
+        assert_eq!(
+            record.get("trace").is_some(),
+            is_root_enter,
+            "line {line}: `trace` on root ENTERs only: {record}"
+        );
         let id = id(record);
         if event == "ENTER" {
             assert!(

@@ -1,9 +1,13 @@
 //! `flowtrace tree`: the call trees of a trace, roots first and children in the order they
 //! started, each with its duration and its share of the parent's time, so the slow path stands
-//! out.
+//! out. Each process segment (a file, or a run after a START in it) gets its own trees; with
+//! `--trace ID`, the calls of one distributed trace across every file given are stitched into
+//! one tree (`stitch`).
 //!
 //! Unlike `stats`, a tree needs every call of the trace (or, with `--id`, of one subtree) in
 //! memory; the names are shared between calls.
+
+mod stitch;
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -24,11 +28,20 @@ pub(crate) struct Options {
     pub(crate) id: Option<u64>,
     /// Hide calls shorter than this (microseconds), with their subtrees.
     pub(crate) min_duration: Option<u64>,
+    /// Show only this distributed trace (32 hex digits), across processes.
+    pub(crate) trace: Option<String>,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 struct Node {
     id: u64,
+    /// Epoch microseconds of its ENTER.
+    start: u64,
+    /// On roots: the W3C trace id and the remote parent's span id.
+    trace: Option<Box<str>>,
+    remote_parent: Option<u64>,
+    /// The process it ran in, shown where the tree crosses into it (`--trace`).
+    process: Option<Rc<str>>,
     module: Rc<str>,
     function: Rc<str>,
     args: String,
@@ -41,13 +54,19 @@ struct Node {
     children: Vec<usize>,
 }
 
-/// The calls of one stream.
+/// The calls of one process segment.
 #[derive(Debug, Default)]
 struct Forest {
     nodes: Vec<Node>,
     by_id: IdMap<usize>,
     roots: Vec<usize>,
     names: HashMap<String, Rc<str>>,
+    /// Its file, and service and pid when it began with a START.
+    title: String,
+    /// Its name in a stitched trace: the service and pid, else the file.
+    label: Rc<str>,
+    /// From its START: span ids derive from it.
+    instance: Option<String>,
 }
 
 impl Forest {
@@ -69,18 +88,29 @@ pub(crate) fn run(
     progress: &mut Progress,
     out: &mut impl Write,
 ) -> Result<(), Error> {
-    let mut forests: Vec<Forest> = streams.iter().map(|_| Forest::default()).collect();
-    input::for_each_record(streams, progress, |stream, _, record| {
-        let forest = &mut forests[stream];
+    let mut forests: Vec<Forest> = Vec::new();
+    let keep_all = options.trace.is_some();
+    input::for_each_record(streams, progress, |segment, place, record| {
+        if segment == forests.len() {
+            forests.push(Forest::titled(place.path, &record.body));
+        }
+        let forest = &mut forests[segment];
         match record.body {
-            Body::Enter { call, args } => {
+            Body::Enter { call, args, link } => {
                 let parent = call.parent.and_then(|p| forest.by_id.get(&p).copied());
-                let wanted = options.id.is_none_or(|id| id == call.id) || parent.is_some();
+                let wanted =
+                    keep_all || options.id.is_none_or(|id| id == call.id) || parent.is_some();
                 if !wanted {
                     return Ok(());
                 }
                 let node = Node {
                     id: call.id,
+                    start: record.micros,
+                    trace: link.trace.map(Box::from),
+                    remote_parent: link
+                        .remote_parent
+                        .and_then(|span| u64::from_str_radix(span, 16).ok()),
+                    process: None,
                     module: forest.intern(&call.module),
                     function: forest.intern(&call.function),
                     args: render::args_inline(args),
@@ -93,7 +123,7 @@ pub(crate) fn run(
                 };
                 let index = forest.nodes.len();
                 forest.nodes.push(node);
-                // An id seen before (runs appended to one file) now names this newer call.
+                // An id seen before (an invalid trace) now names this newer call.
                 forest.by_id.insert(call.id, index);
                 match parent {
                     Some(parent) => forest.nodes[parent].children.push(index),
@@ -122,24 +152,52 @@ pub(crate) fn run(
                     (None, None) => String::new(),
                 };
             }
+            Body::Start(start) => forest.instance = Some(start.instance.to_owned()),
             Body::Dropped { .. } => {}
         }
         Ok(())
     })?;
+    if let Some(trace) = &options.trace {
+        let stitched = stitch::trace(&forests, trace);
+        if stitched.roots.is_empty() {
+            return Err(Error::NoSuchTrace(trace.clone()));
+        }
+        writeln!(out, "== trace {trace} ==").map_err(Error::Stdout)?;
+        write_forest(&stitched, options, palette, out).map_err(Error::Stdout)?;
+        return out.flush().map_err(Error::Stdout);
+    }
     if let Some(id) = options.id
         && forests.iter().all(|f| f.roots.is_empty())
     {
         return Err(Error::NoSuchCall(id));
     }
-    let several = streams.len() > 1;
-    for (stream, forest) in streams.iter().zip(&forests) {
+    let several = forests.len() > 1;
+    for forest in &forests {
         if several {
-            let title = stream.files.last().map(|p| p.display().to_string());
-            writeln!(out, "== {} ==", title.unwrap_or_default()).map_err(Error::Stdout)?;
+            writeln!(out, "== {} ==", forest.title).map_err(Error::Stdout)?;
         }
         write_forest(forest, options, palette, out).map_err(Error::Stdout)?;
     }
     out.flush().map_err(Error::Stdout)
+}
+
+impl Forest {
+    /// An empty forest for the segment whose first record is `first`, read from `path`.
+    fn titled(path: &std::path::Path, first: &Body<'_>) -> Self {
+        let file = path.display().to_string();
+        let (title, label) = match first {
+            Body::Start(start) => {
+                let process = format!("{} (pid {})", start.service, start.pid);
+                (format!("{file} · {process}"), process)
+            }
+            _ => (file.clone(), file),
+        };
+        Self {
+            title,
+            label: label.into(),
+            ..Self::default()
+        }
+    }
 }
 
 /// One line to print: a node with its drawing prefix, or a summary of hidden calls.
@@ -289,10 +347,14 @@ fn write_node(
         Some(other) => format!("[{} → {other}]", node.thread),
         None => format!("[{}]", node.thread),
     };
-    writeln!(
+    write!(
         out,
         "  {}  {}",
         Styled(palette.dim, &threads),
         Styled(palette.dim, &format_args!("#{}", node.id))
-    )
+    )?;
+    match &node.process {
+        Some(process) => writeln!(out, "  @ {process}"),
+        None => writeln!(out),
+    }
 }

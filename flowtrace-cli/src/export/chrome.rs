@@ -6,8 +6,9 @@
 //! 64-bit ids survive JavaScript numbers). Pairing by id, not by nesting on a thread, keeps async
 //! calls that enter on one thread and finish on another correct. The `b` event carries the
 //! arguments, parent and thread; the `e` event the outcome (`EXIT`, `EXCEPTION`, … with result
-//! or error) and the closing thread. Every stream is a process (`pid`), every thread name a `tid`
-//! with its name in metadata. A call never closed ends at the last timestamp of its stream with
+//! or error) and the closing thread. Every process segment (a stream, or a run after a START in
+//! it) is a process (`pid`, named after its file and START), every thread name a `tid`
+//! with its name in metadata. A call never closed ends at the last timestamp of its process with
 //! `"event": "unclosed"`; a closing record whose `ENTER` is missing gets its `b` computed from
 //! its duration. So every `b` has exactly one `e`.
 //!
@@ -15,6 +16,7 @@
 
 use std::collections::HashMap;
 use std::io::Write;
+use std::path::Path;
 
 use serde::Serialize;
 use serde_json::value::RawValue;
@@ -24,14 +26,6 @@ use crate::ids::IdMap;
 use crate::input::{self, Stream, Summary};
 use crate::progress::Progress;
 use crate::record::{Body, Call, Event, decoded};
-
-/// Output formats of `export`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
-pub(crate) enum Format {
-    /// Chrome Trace Event Format (JSON), for ui.perfetto.dev and chrome://tracing.
-    #[default]
-    Chrome,
-}
 
 /// One Trace Event Format event.
 #[derive(Serialize)]
@@ -82,17 +76,44 @@ struct Open {
     function: Box<str>,
 }
 
-/// Writes the events, comma-separated, tracking per-stream state.
-struct Writer<'w, W: Write> {
+/// Writes the events, comma-separated, tracking per-process state (index: `pid - 1`).
+struct Writer<'w, W: Write + ?Sized> {
     out: &'w mut W,
     first: bool,
-    /// Thread name → tid, per stream.
+    /// Thread name → tid, per process.
     tids: Vec<HashMap<String, usize>>,
     open: Vec<IdMap<Open>>,
     last_ts: Vec<u64>,
 }
 
-impl<W: Write> Writer<'_, W> {
+impl<W: Write + ?Sized> Writer<'_, W> {
+    /// Makes room for process segment `segment` the first time it is seen, naming it after its
+    /// file and, when its first record is a START, its service and pid.
+    fn process(&mut self, segment: usize, path: &Path, body: &Body<'_>) -> std::io::Result<()> {
+        if segment < self.open.len() {
+            return Ok(());
+        }
+        self.tids.resize_with(segment + 1, HashMap::new);
+        self.open.resize_with(segment + 1, IdMap::default);
+        self.last_ts.resize(segment + 1, 0);
+        let file = path.display();
+        let name = match body {
+            Body::Start(start) => format!("{} (pid {}) {file}", start.service, start.pid),
+            _ => file.to_string(),
+        };
+        self.event(&TraceEvent {
+            name: "process_name",
+            cat: "",
+            ph: "M",
+            ts: None,
+            pid: segment + 1,
+            tid: 0,
+            id: None,
+            s: None,
+            args: serde_json::json!({ "name": name }),
+        })
+    }
+
     fn event<A: Serialize>(&mut self, event: &TraceEvent<'_, A>) -> std::io::Result<()> {
         self.out
             .write_all(if self.first { b"\n" } else { b",\n" })?;
@@ -172,45 +193,29 @@ impl<W: Write> Writer<'_, W> {
 }
 
 /// Writes `streams` as one Chrome trace to `out`.
-pub(crate) fn run(
+pub(super) fn run(
     streams: &[Stream],
     progress: &mut Progress,
-    out: &mut impl Write,
+    out: &mut dyn Write,
 ) -> Result<Summary, Error> {
     let io = |result: std::io::Result<()>| result.map_err(Error::Stdout);
     let mut writer = Writer {
         out,
         first: true,
-        tids: vec![HashMap::new(); streams.len()],
-        open: streams.iter().map(|_| IdMap::default()).collect(),
-        last_ts: vec![0; streams.len()],
+        tids: Vec::new(),
+        open: Vec::new(),
+        last_ts: Vec::new(),
     };
     io(writer
         .out
         .write_all(b"{\"displayTimeUnit\":\"ms\",\"traceEvents\":["))?;
-    for (index, stream) in streams.iter().enumerate() {
-        let name = stream
-            .files
-            .last()
-            .map(|p| p.display().to_string())
-            .unwrap_or_default();
-        io(writer.event(&TraceEvent {
-            name: "process_name",
-            cat: "",
-            ph: "M",
-            ts: None,
-            pid: index + 1,
-            tid: 0,
-            id: None,
-            s: None,
-            args: serde_json::json!({ "name": name }),
-        }))?;
-    }
-    let summary = input::for_each_record(streams, progress, |stream, _, record| {
-        let pid = stream + 1;
-        writer.last_ts[stream] = writer.last_ts[stream].max(record.micros);
+    let summary = input::for_each_record(streams, progress, |segment, place, record| {
+        io(writer.process(segment, place.path, &record.body))?;
+        let pid = segment + 1;
+        writer.last_ts[segment] = writer.last_ts[segment].max(record.micros);
         io(match record.body {
-            Body::Enter { call, args } => enter(&mut writer, pid, &call, args, record.micros),
+            Body::Enter { call, args, .. } => enter(&mut writer, pid, &call, args, record.micros),
+            Body::Start(_) => Ok(()),
             Body::Close {
                 call,
                 event,
@@ -239,14 +244,14 @@ pub(crate) fn run(
             }),
         })
     })?;
-    for stream in 0..streams.len() {
-        let mut still_open: Vec<(u64, Open)> = writer.open[stream].drain().collect();
+    for segment in 0..writer.open.len() {
+        let mut still_open: Vec<(u64, Open)> = writer.open[segment].drain().collect();
         still_open.sort_by_key(|(id, open)| (open.start, *id));
-        let end = writer.last_ts[stream];
+        let end = writer.last_ts[segment];
         for (id, open) in still_open {
             let args = unclosed();
             io(writer.end(
-                stream + 1,
+                segment + 1,
                 0,
                 id,
                 (&open.module, &open.function),
@@ -260,7 +265,7 @@ pub(crate) fn run(
     Ok(summary)
 }
 
-fn enter<W: Write>(
+fn enter<W: Write + ?Sized>(
     writer: &mut Writer<'_, W>,
     pid: usize,
     call: &Call<'_>,
@@ -292,7 +297,7 @@ fn unclosed() -> EndArgs<'static> {
     }
 }
 
-fn close<W: Write>(
+fn close<W: Write + ?Sized>(
     writer: &mut Writer<'_, W>,
     pid: usize,
     call: &Call<'_>,
