@@ -59,7 +59,10 @@ async fn a_traced_session_shuts_down_gracefully_with_a_complete_trace() {
     // Every ENTER is closed exactly once, after it, and parents are open ENTERs.
     let mut open: HashMap<u64, &Value> = HashMap::new();
     let mut closed = HashSet::new();
-    assert_eq!(records[0]["event"], "START", "tracing starts with a START record");
+    assert_eq!(
+        records[0]["event"], "START",
+        "tracing starts with a START record"
+    );
     for r in &records[1..] {
         let id = r["id"].as_u64().expect("call id");
         match r["event"].as_str().expect("event") {
