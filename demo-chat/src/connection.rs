@@ -331,7 +331,7 @@ async fn handle_text(
 ) -> ControlFlow<Exit> {
     match protocol::parse(text, state.limits().max_text_chars) {
         Ok(Command::Message(text)) => {
-            if let Err(Unavailable) = state.engine().post(room, client_id, &text).await {
+            if let Err(Unavailable) = state.engine().post(room, client_id, &text, own).await {
                 let why = "the message could not be stored and was not delivered: try again";
                 reply_error(state, own, &FrameError::new(ErrorCode::Unavailable, why));
             }

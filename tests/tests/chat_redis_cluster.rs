@@ -161,3 +161,25 @@ async fn rooms_created_and_deleted_on_one_node_are_so_on_every_node() {
     assert_eq!(b.get("/rooms/shared").await.0, 404);
     assert_eq!(http(b.addr, "DELETE", "/rooms/shared").await.0, 404);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_room_cap_and_idle_reaping_hold_across_nodes() {
+    let redis = Redis::start().await;
+    let flags = ["--max-rooms", "3", "--room-idle", "1"];
+    let a = Node::start_with(&redis, &flags);
+    let b = Node::start_with(&redis, &flags);
+    wait_for(&a, "/rooms", |s, r| s == 200 && r["count"] == 1).await; // general
+    assert_eq!(http(a.addr, "POST", "/rooms?room_id=kept").await.0, 200);
+    // An auto-created room on B, used by nobody once its member leaves: reaped for all.
+    let (mut passer, _) = b.join("passing", "p").await;
+    // The cap counts rooms of every node: a third room is refused on A.
+    let (status, body) = http(a.addr, "POST", "/rooms?room_id=third").await;
+    assert_eq!((status, body), (503, json!({"detail":"too many rooms"})));
+    let mut refused = a.connect("fourth", "x").await;
+    assert_eq!(refused.recv_close().await.0, 1013);
+    passer.ws.close(None).await.expect("close");
+    wait_for(&a, "/rooms/passing", |s, _| s == 404).await;
+    // Room freed: a new one fits again; a POSTed room was never reaped.
+    assert_eq!(http(a.addr, "POST", "/rooms?room_id=third").await.0, 200);
+    assert_eq!(b.get("/rooms/kept").await.0, 200);
+}

@@ -11,7 +11,8 @@ mod redis;
 
 use std::sync::Arc;
 
-use tokio::sync::watch;
+use axum::extract::ws::Utf8Bytes;
+use tokio::sync::{mpsc, watch};
 
 use crate::AppError;
 use crate::config::Limits;
@@ -75,19 +76,21 @@ impl Engine {
         }
     }
 
-    /// Stores a chat message and fans it out to the room's members on every node.
+    /// Stores a chat message and fans it out to the room's members on every node. An engine
+    /// that stores asynchronously answers a failure later with an `error` frame on `reply`.
     pub(crate) async fn post(
         &self,
         room: &Room,
         client_id: &str,
         text: &str,
+        reply: &mpsc::Sender<Utf8Bytes>,
     ) -> Result<(), Unavailable> {
         match self {
             Self::Memory(_) => {
                 room.post(client_id, text);
                 Ok(())
             }
-            Self::Redis(r) => r.post(room, client_id, text).await,
+            Self::Redis(r) => r.post(room, client_id, text, reply).await,
         }
     }
 

@@ -10,7 +10,7 @@ use crate::server::Server;
 
 /// Connects `clients` over `rooms`; each client drains what it receives in its own task.
 pub(crate) async fn connections(traced: bool, clients: usize, rooms: usize) -> Result<(), String> {
-    let server = Server::start(traced, 256)?;
+    let server = Server::start(traced, 256).await?;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let baseline = server.rss_kib();
     let started = std::time::Instant::now();
@@ -45,11 +45,12 @@ pub(crate) async fn connections(traced: bool, clients: usize, rooms: usize) -> R
     tokio::time::sleep(Duration::from_secs(1)).await;
     let after = server.rss_kib();
     println!(
-        "connections: {clients} clients in {rooms} rooms (tracing {}), connected in {connect_secs:.1} s",
-        on_off(traced)
+        "connections: {clients} clients in {rooms} rooms (tracing {}, {}), connected in {connect_secs:.1} s",
+        on_off(traced),
+        server.topology
     );
     println!(
-        "  server RSS: {baseline} KiB idle, {loaded} KiB with all connected, {after} KiB after they left"
+        "  server RSS (all nodes): {baseline} KiB idle, {loaded} KiB with all connected, {after} KiB after they left"
     );
     println!(
         "  => {per_conn:.1} KiB per connection (target <= 16 KiB: {:.2}x of target)",
@@ -65,7 +66,7 @@ const CHURN_ROOMS: usize = 4;
 /// Runs `cycles` rounds of `per_cycle` clients that join, send one message and drop their TCP
 /// connection without a close frame.
 pub(crate) async fn churn(traced: bool, cycles: usize, per_cycle: usize) -> Result<(), String> {
-    let server = Server::start(traced, 256)?;
+    let server = Server::start(traced, 256).await?;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let baseline = Memory::of(&server);
     let mut after_first = baseline;

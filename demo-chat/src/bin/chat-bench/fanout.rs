@@ -45,14 +45,16 @@ pub(crate) struct Step {
     pub(crate) max_ms: f64,
     /// Server CPU time (user + system) per delivery, in microseconds.
     pub(crate) cpu_us_per_delivery: f64,
+    /// redis-server's CPU time per delivery, in microseconds (0 on the memory engine).
+    pub(crate) redis_cpu_us_per_delivery: f64,
 }
 
 impl Step {
-    fn lost(&self) -> u64 {
+    pub(crate) fn lost(&self) -> u64 {
         self.expected.saturating_sub(self.delivered)
     }
 
-    fn print(&self) {
+    pub(crate) fn print(&self) {
         println!(
             "  offered {:>8.0}/s delivered {:>8.0}/s  p50 {:>6.2} ms  p99 {:>7.2} ms  max {:>7.2} ms  lost {} dup {} reordered {}  server CPU {:.2} us/delivery",
             self.offered,
@@ -65,6 +67,12 @@ impl Step {
             self.reordered,
             self.cpu_us_per_delivery
         );
+        if self.redis_cpu_us_per_delivery > 0.0 {
+            println!(
+                "  redis-server CPU {:.3} us/delivery",
+                self.redis_cpu_us_per_delivery
+            );
+        }
     }
 }
 
@@ -76,14 +84,14 @@ struct ReaderStats {
 }
 
 /// The connected rooms: sender sinks and reader tasks, with a switch to collect their stats.
-struct Crowd {
+pub(crate) struct Crowd {
     sinks: Vec<SplitSink<Ws, Message>>,
     readers: Vec<tokio::task::JoinHandle<ReaderStats>>,
     collect: watch::Sender<u64>,
     delivered: Arc<AtomicU64>,
 }
 
-async fn gather(server: &Server, shape: Shape) -> Result<Crowd, String> {
+pub(crate) async fn gather(server: &Server, shape: Shape) -> Result<Crowd, String> {
     let total = shape.rooms * shape.per_room;
     let sockets: Vec<(usize, Ws)> = stream::iter(0..total)
         .map(|i| async move {
@@ -176,7 +184,7 @@ where
 }
 
 /// Sends at `rate` messages/s per sender for `secs`, then collects what the readers saw.
-async fn step(
+pub(crate) async fn step(
     server: &Server,
     crowd: &mut Crowd,
     shape: Shape,
@@ -186,6 +194,7 @@ async fn step(
 ) -> Result<(Step, u64), String> {
     let start_delivered = crowd.delivered.load(Ordering::Relaxed);
     let start_cpu = server.cpu_secs();
+    let start_redis_cpu = server.redis_cpu_secs();
     let started = Instant::now();
     let mut sent_total = 0u64;
     let mut tasks = Vec::new();
@@ -238,6 +247,7 @@ async fn step(
     }
     let elapsed = started.elapsed().as_secs_f64().max(send_secs);
     let cpu = server.cpu_secs() - start_cpu;
+    let redis_cpu = server.redis_cpu_secs() - start_redis_cpu;
     let _ = crowd.collect.send(u64::MAX);
     let mut all = Vec::new();
     let mut result = Step {
@@ -259,6 +269,7 @@ async fn step(
     result.expected = expected;
     result.delivered_per_sec = seen as f64 / elapsed;
     result.cpu_us_per_delivery = cpu * 1e6 / seen.max(1) as f64;
+    result.redis_cpu_us_per_delivery = redis_cpu * 1e6 / seen.max(1) as f64;
     result.p50_ms = pct(0.5);
     result.p99_ms = pct(0.99);
     result.max_ms = pct(1.0);
@@ -272,19 +283,20 @@ pub(crate) async fn fixed(
     rate: f64,
     secs: f64,
 ) -> Result<Step, String> {
-    let server = Server::start(traced, 256)?;
+    let server = Server::start(traced, 256).await?;
     let mut crowd = gather(&server, shape).await?;
     println!(
-        "fan-out: {} rooms x {} clients, {} senders/room at {rate}/s each for {secs} s (tracing {})",
+        "fan-out: {} rooms x {} clients, {} senders/room at {rate}/s each for {secs} s (tracing {}, {})",
         shape.rooms,
         shape.per_room,
         shape.senders,
-        on_off(traced)
+        on_off(traced),
+        server.topology
     );
     let (result, _) = step(&server, &mut crowd, shape, rate, secs, 0).await?;
     result.print();
     println!(
-        "  trace file: {:.1} MiB",
+        "  trace files: {:.1} MiB",
         server.trace_bytes() as f64 / (1024.0 * 1024.0)
     );
     server.stop();
@@ -313,7 +325,7 @@ pub(crate) async fn ramp(
     // This machine is shared: one failed step may be noise, two in a row end the ramp.
     let mut failed_in_a_row = 0;
     for _ in 0..30 {
-        let server = Server::start(traced, 256)?;
+        let server = Server::start(traced, 256).await?;
         let mut crowd = gather(&server, shape).await?;
         let (result, _) = step(&server, &mut crowd, shape, rate, secs, 0).await?;
         result.print();
@@ -350,7 +362,7 @@ pub(crate) async fn tracing_cost(
     let (mut on, mut off) = (Vec::new(), Vec::new());
     for _ in 0..pairs {
         for traced in [true, false] {
-            let server = Server::start(traced, 256)?;
+            let server = Server::start(traced, 256).await?;
             let mut crowd = gather(&server, shape).await?;
             let (result, _) = step(&server, &mut crowd, shape, rate, secs, 0).await?;
             print!("  tracing {:<3}", on_off(traced));

@@ -9,8 +9,16 @@
 //! - `ramp`: fan-out with the rate raised step by step until p99 passes a bound;
 //! - `cost`: tracing on vs off at a fixed rate, alternating runs, median server CPU per delivery;
 //! - `churn`: clients that join, send and drop their TCP connection, in a loop;
-//! - `all`: each of the above, fan-out and ramp with tracing on and off.
+//! - `all`: each of the above, fan-out and ramp with tracing on and off;
+//! - `compare`: fan-out on the memory engine, then on Redis with `--nodes` nodes;
+//! - `commands`: Redis commands per chat message as members (10, 1000) and nodes (1, 3) grow;
+//! - `recovery`: 1,000 clients reconnecting at once with `since` after a node restart;
+//! - `cluster`: compare, 10,000 connections over 2 nodes, commands and recovery.
+//!
+//! `--redis` runs every measurement on a `redis-server` the bench starts on a free port, with
+//! `--nodes N` demo-chat nodes and the clients spread round-robin over them.
 
+mod cluster;
 mod conns;
 mod fanout;
 mod server;
@@ -26,6 +34,12 @@ struct Cli {
     /// Run the server with tracing off (FLOWTRACE_ENABLED=0).
     #[arg(long, global = true)]
     no_trace: bool,
+    /// Run demo-chat on the Redis engine, on a redis-server the bench starts.
+    #[arg(long, global = true)]
+    redis: bool,
+    /// demo-chat nodes (with --redis); clients are spread round-robin over them.
+    #[arg(long, global = true, default_value_t = 1)]
+    nodes: usize,
     #[command(subcommand)]
     mode: Mode,
 }
@@ -82,6 +96,25 @@ enum Mode {
     },
     /// Everything, with the defaults, fan-out and ramp with tracing on and off.
     All,
+    /// Fixed-rate fan-out on the memory engine, then on Redis with `--nodes` nodes (default 2).
+    Compare {
+        #[command(flatten)]
+        shape: ShapeArgs,
+        #[arg(long, default_value_t = 100.0)]
+        rate: f64,
+        #[arg(long, default_value_t = 10.0)]
+        secs: f64,
+    },
+    /// Redis commands per chat message with 10 and 1,000 members on 1 and 3 nodes.
+    Commands,
+    /// Clients reconnecting at once with `since` after a node restart (Redis, 2 nodes).
+    Recovery {
+        #[arg(long, default_value_t = 1000)]
+        clients: usize,
+    },
+    /// The Redis engine's measurements: compare, 10,000 connections over 2 nodes, commands,
+    /// recovery.
+    Cluster,
 }
 
 #[derive(clap::Args)]
@@ -124,7 +157,46 @@ fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> Result<(), String> {
     let traced = !cli.no_trace;
+    server::set_topology(server::Topology {
+        redis: cli.redis,
+        nodes: cli.nodes.max(1),
+    });
+    let nodes_or = |default: usize| if cli.nodes > 1 { cli.nodes } else { default };
+    let shape = Shape {
+        rooms: 10,
+        per_room: 100,
+        senders: 2,
+    };
     match cli.mode {
+        Mode::Compare { shape, rate, secs } => {
+            cluster::compare(traced, shape.shape(), rate, secs, nodes_or(2))
+                .await
+                .map(drop)
+        }
+        Mode::Commands => cluster::commands(&[1, 3], &[10, 1000]).await,
+        Mode::Recovery { clients } => cluster::recovery(clients).await,
+        Mode::Cluster => {
+            let (memory, redis) = cluster::compare(traced, shape, 100.0, 10.0, 2).await?;
+            server::set_topology(server::Topology {
+                redis: true,
+                nodes: 2,
+            });
+            conns::connections(traced, 10_000, 100).await?;
+            cluster::commands(&[1, 3], &[10, 1000]).await?;
+            cluster::recovery(1000).await?;
+            println!("summary (tracing {}):", conns::on_off(traced));
+            println!(
+                "  memory: {:.0}/s p99 {:.2} ms; redis 2 nodes: {:.0}/s p99 {:.2} ms (lost {} dup {} reordered {})",
+                memory.delivered_per_sec,
+                memory.p99_ms,
+                redis.delivered_per_sec,
+                redis.p99_ms,
+                redis.lost(),
+                redis.duplicates,
+                redis.reordered
+            );
+            Ok(())
+        }
         Mode::Connections { clients, rooms } => conns::connections(traced, clients, rooms).await,
         Mode::Fanout { shape, rate, secs } => fanout::fixed(traced, shape.shape(), rate, secs)
             .await
@@ -148,11 +220,6 @@ async fn run(cli: Cli) -> Result<(), String> {
             .await
             .map(drop),
         Mode::All => {
-            let shape = Shape {
-                rooms: 10,
-                per_room: 100,
-                senders: 2,
-            };
             conns::connections(true, 10_000, 100).await?;
             let on = fanout::fixed(true, shape, 100.0, 10.0).await?;
             let off = fanout::fixed(false, shape, 100.0, 10.0).await?;

@@ -10,6 +10,7 @@
 mod http;
 mod keys;
 mod listener;
+mod poster;
 mod reply;
 mod scripts;
 mod upkeep;
@@ -19,8 +20,10 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use axum::extract::ws::Utf8Bytes;
 use flowtrace_runtime::flowtrace;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig, PubSubSink};
+use tokio::sync::mpsc;
 
 use super::{JoinRequest, Joined, Unavailable};
 use crate::config::Limits;
@@ -32,6 +35,8 @@ use reply::{JoinAnswer, parse_join};
 /// How long a node's lease lives without renewal: a node killed without a goodbye loses its
 /// members within this plus one renewal period.
 const LEASE_TTL: Duration = Duration::from_secs(15);
+/// Messages waiting to be stored, over all connections of the node; posting waits when full.
+const POST_QUEUE: usize = 8192;
 /// Longest a Redis command or connection attempt may take before it counts as failed.
 const REDIS_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -55,6 +60,8 @@ struct Shared {
     pubsub_up: AtomicBool,
     commands_ok: AtomicBool,
     room_count: AtomicUsize,
+    /// The messages to store, in the order their connections posted them (`poster`).
+    posts: mpsc::Sender<poster::Post>,
     /// Leaves that failed while Redis was away, retried by `upkeep`.
     unfinished_leaves: Mutex<Vec<Leave>>,
     history_len: usize,
@@ -99,7 +106,9 @@ impl RedisEngine {
         let conn = client
             .get_connection_manager_lazy(config)
             .map_err(|e| format!("cannot use Redis at {url:?}: {e}"))?;
+        let (posts, queue) = mpsc::channel(POST_QUEUE);
         let shared = Arc::new(Shared {
+            posts,
             node: crate::random_hex(),
             client,
             conn,
@@ -116,6 +125,7 @@ impl RedisEngine {
             metrics,
         });
         tokio::spawn(listener::run(Arc::downgrade(&shared)));
+        tokio::spawn(poster::run(Arc::downgrade(&shared), queue));
         tokio::spawn(upkeep::run(Arc::downgrade(&shared)));
         Ok(Self { shared })
     }
@@ -200,41 +210,23 @@ impl RedisEngine {
         shared.forget_if_empty(room);
     }
 
-    /// Stores and publishes a message; every node's members get it from the channel, the
-    /// sender's too.
-    #[flowtrace(skip(room), fields(room_id = room.id()))]
+    /// Queues a message to be stored and published; every node's members get it from the
+    /// channel, the sender's too. If it cannot be stored, its sender gets `error` `unavailable`
+    /// on `reply`.
+    #[flowtrace(skip(room, reply), fields(room_id = room.id()))]
     pub(crate) async fn post(
         &self,
         room: &Room,
         client_id: &str,
         text: &str,
+        reply: &mpsc::Sender<Utf8Bytes>,
     ) -> Result<(), Unavailable> {
-        let shared = &self.shared;
-        let prefix = protocol::message_prefix(client_id, text, room.id(), crate::now_ms());
-        let mut invocation = scripts::POST.prepare_invoke();
-        invocation
-            .key(keys::room(room.id()))
-            .key(keys::history(room.id()))
-            .key(keys::IDLE)
-            .arg(prefix)
-            .arg(shared.history_len)
-            .arg(keys::channel(room.id()))
-            .arg(room.id());
-        match invocation
-            .invoke_async::<i64>(&mut shared.conn.clone())
-            .await
-        {
-            Ok(offset) if offset > 0 => {
-                shared.metrics.message_accepted();
-                Ok(())
-            }
-            // The room was deleted meanwhile: its members are being closed.
-            Ok(_) => Err(Unavailable),
-            Err(e) => {
-                shared.failed(&e.into());
-                Err(Unavailable)
-            }
-        }
+        let post = poster::Post {
+            room_id: room.id().to_owned(),
+            prefix: protocol::message_prefix(client_id, text, room.id(), crate::now_ms()),
+            reply: reply.clone(),
+        };
+        self.shared.posts.send(post).await.map_err(|_| Unavailable)
     }
 
     /// Publishes a `typing` frame for everyone but its sender; lost if Redis is away.

@@ -66,10 +66,9 @@ return 1
 });
 
 /// Posts: the next offset, the frame stored in the trimmed history, and published; -1 if the
-/// room no longer exists.
-pub(super) static POST: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r#"
+/// room no longer exists. Sent as `EVAL` in pipelines (a pipeline cannot reload a script that a
+/// restarted Redis forgot); Redis caches it by its hash, so it is compiled once.
+pub(super) const POST: &str = r#"
 -- KEYS: room, history, idle
 -- ARGV: frame up to the offset's value, history_len, channel, room_id
 if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
@@ -83,9 +82,7 @@ end
 if offset == 1 then redis.call('ZREM', KEYS[3], ARGV[4]) end
 redis.call('PUBLISH', ARGV[3], 'M|' .. offset .. '|' .. frame)
 return offset
-"#,
-    )
-});
+"#;
 
 /// Creates a room from `POST /rooms`: 1, or 0 if it exists, or -1 if the cap is reached.
 pub(super) static CREATE: LazyLock<Script> = LazyLock::new(|| {
