@@ -1,4 +1,5 @@
-//! The router ([`app`]) and the HTTP handlers: the web client, health, and the room API.
+//! The router ([`app`]) and the HTTP handlers: the web client, health, and the room API. A
+//! request with a `traceparent` header continues its caller's trace.
 
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, Query, State};
@@ -13,7 +14,7 @@ use serde_json::{Value, json};
 
 use crate::protocol::{MAX_NAME_CHARS, validate_id};
 use crate::room::RoomInfo;
-use crate::{AppError, AppState, ws};
+use crate::{AppError, AppState, trace_context, ws};
 
 /// The web client, built into the binary.
 const INDEX_HTML: &str = include_str!("../static/index.html");
@@ -29,6 +30,9 @@ pub fn app(state: AppState) -> Router {
         .route("/ws/{room_id}/{client_id}", get(ws::upgrade))
         .fallback(no_route)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn(
+            trace_context::continue_caller_trace,
+        ))
         .with_state(state)
 }
 

@@ -42,6 +42,7 @@ mod metrics;
 mod protocol;
 mod rate_limit;
 mod room;
+mod trace_context;
 mod ws;
 
 use std::future::Future;

@@ -198,6 +198,11 @@ impl Node {
         }
     }
 
+    /// The node's trace file (complete once [`Node::stop`] has returned).
+    pub fn trace(&self) -> &std::path::Path {
+        &self.trace
+    }
+
     /// `kill -9`: the node vanishes without a goodbye.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {

@@ -1,6 +1,9 @@
 //! The node's subscription connection: hears the channels of the rooms it has members in and
 //! fans each frame out to them; reconnects with backoff when Redis goes away.
 //!
+//! A message published with its sender's traceparent is fanned out under it, so the sender's
+//! trace goes on here.
+//!
 //! After a reconnect it subscribes again to every local room, then, before it hears anything
 //! new, delivers from each room's history the messages published while it was away, so its
 //! members see every offset once and in order.
@@ -15,6 +18,7 @@ use redis::AsyncCommands;
 use super::reply::split_payload;
 use super::{REDIS_TIMEOUT, RedisFailure, Shared, keys};
 use crate::room::{Heard, Kick, Room};
+use crate::trace_context;
 
 /// First and longest wait between reconnection attempts.
 const BACKOFF_MIN: Duration = Duration::from_millis(100);
@@ -118,6 +122,11 @@ impl Shared {
         let Some((kind, tag, frame)) = split_payload(payload) else {
             return;
         };
+        // A message's tag may carry its sender's traceparent after the offset.
+        let (tag, traceparent) = match (kind, tag.split_once(' ')) {
+            (b'M', Some((offset, traceparent))) => (offset, Some(traceparent)),
+            _ => (tag, None),
+        };
         let heard = match kind {
             b'M' => match tag.parse() {
                 Ok(offset) => Heard::Message(offset),
@@ -129,7 +138,7 @@ impl Shared {
             b'D' => Heard::Deleted,
             _ => return,
         };
-        room.deliver(heard, &frame, &self.node);
+        trace_context::under_sender(traceparent, || room.deliver(heard, &frame, &self.node));
         if heard == Heard::Deleted {
             self.forget_if_empty(&room);
         }

@@ -225,6 +225,7 @@ impl RedisEngine {
             room_id: room.id().to_owned(),
             prefix: protocol::message_prefix(client_id, text, room.id(), crate::now_ms()),
             reply: reply.clone(),
+            traceparent: crate::trace_context::current_traceparent().unwrap_or_default(),
         };
         self.shared.posts.send(post).await.map_err(|_| Unavailable)
     }

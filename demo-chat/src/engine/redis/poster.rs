@@ -25,6 +25,9 @@ pub(super) struct Post {
     pub(super) prefix: String,
     /// The sender's own queue, for an `error` frame.
     pub(super) reply: mpsc::Sender<Utf8Bytes>,
+    /// The W3C traceparent of the call that posted it (empty if none), published with the
+    /// message so that every node's fan-out continues the sender's trace.
+    pub(super) traceparent: String,
 }
 
 /// Runs until the engine is dropped (its sender closes the queue).
@@ -53,7 +56,8 @@ async fn store(engine: &Shared, batch: &[Post]) {
             .arg(&post.prefix)
             .arg(engine.history_len)
             .arg(keys::channel(&post.room_id))
-            .arg(&post.room_id);
+            .arg(&post.room_id)
+            .arg(&post.traceparent);
     }
     let offsets: Vec<i64> = match pipe.query_async(&mut engine.conn.clone()).await {
         Ok(offsets) => offsets,

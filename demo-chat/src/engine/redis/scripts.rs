@@ -6,7 +6,8 @@
 //! the last `history_len`), `rooms` (set of ids), `idle` (sorted set: auto-created rooms left
 //! empty, by when), `nodes` (set of node ids), `node:{node}` (the node's lease, with a TTL),
 //! `node-members:{node}` (set of `room client` the node holds). Channel `chan:{id}` carries
-//! `kind|tag|frame`: `M|offset|…`, `J|node:conn|…`, `L||…`, `T|client|…`, `D||…`.
+//! `kind|tag|frame`: `M|offset|…` (or `M|offset traceparent|…`: the sender's trace context,
+//! never sent to WebSocket clients), `J|node:conn|…`, `L||…`, `T|client|…`, `D||…`.
 //!
 //! A chat message is one script of constant work whatever the number of members or nodes:
 //! HINCRBY (offset), RPUSH + LTRIM (history), PUBLISH (one per message, not per member).
@@ -70,7 +71,7 @@ return 1
 /// restarted Redis forgot); Redis caches it by its hash, so it is compiled once.
 pub(super) const POST: &str = r#"
 -- KEYS: room, history, idle
--- ARGV: frame up to the offset's value, history_len, channel, room_id
+-- ARGV: frame up to the offset's value, history_len, channel, room_id, sender's traceparent
 if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
 local offset = redis.call('HINCRBY', KEYS[1], 'offset', 1)
 local frame = ARGV[1] .. offset .. '}'
@@ -80,7 +81,9 @@ if keep > 0 then
   redis.call('LTRIM', KEYS[2], -keep, -1)
 end
 if offset == 1 then redis.call('ZREM', KEYS[3], ARGV[4]) end
-redis.call('PUBLISH', ARGV[3], 'M|' .. offset .. '|' .. frame)
+local tag = offset
+if ARGV[5] ~= '' then tag = offset .. ' ' .. ARGV[5] end
+redis.call('PUBLISH', ARGV[3], 'M|' .. tag .. '|' .. frame)
 return offset
 "#;
 
