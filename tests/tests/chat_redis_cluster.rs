@@ -183,3 +183,44 @@ async fn the_room_cap_and_idle_reaping_hold_across_nodes() {
     assert_eq!(http(a.addr, "POST", "/rooms?room_id=third").await.0, 200);
     assert_eq!(b.get("/rooms/kept").await.0, 200);
 }
+
+/// Subscribers of a room's channel, from `PUBSUB NUMSUB`.
+async fn subscribers(redis: &Redis, room: &str) -> u64 {
+    let reply = redis
+        .command(&format!("PUBSUB NUMSUB demo-chat:chan:{room}"))
+        .await
+        .expect("PUBSUB answers");
+    // *2 $len channel :count
+    reply
+        .lines()
+        .find_map(|l| l.strip_prefix(':'))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("unexpected PUBSUB reply {reply:?}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_listens_only_to_rooms_it_has_members_in() {
+    let redis = Redis::start().await;
+    let a = Node::start(&redis);
+    let b = Node::start(&redis);
+    let (mut only_on_a, _) = a.join("solo", "x").await;
+    let (_both_a, _) = a.join("both", "y").await;
+    let (_both_b, _) = b.join("both", "z").await;
+    assert_eq!(subscribers(&redis, "solo").await, 1);
+    assert_eq!(subscribers(&redis, "both").await, 2);
+    assert_eq!(
+        b.get("/rooms/solo").await.0,
+        200,
+        "B serves the room without listening"
+    );
+    only_on_a.ws.close(None).await.expect("close");
+    let deadline = tokio::time::Instant::now() + chat_common::DEADLINE;
+    while subscribers(&redis, "solo").await != 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "A still listens to an empty room"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(subscribers(&redis, "both").await, 2);
+}

@@ -183,3 +183,86 @@ fn promote(inner: &mut Inner, client_id: &str, metrics: &Metrics) {
         },
     );
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use axum::extract::ws::Utf8Bytes;
+    use tokio::sync::watch;
+
+    use super::Heard;
+    use crate::metrics::Metrics;
+    use crate::room::{Room, RoomSpec};
+
+    fn room() -> Room {
+        let spec = RoomSpec {
+            id: "r".into(),
+            name: "r".into(),
+            history_len: 0,
+            auto_created: false,
+            local_presence: false,
+        };
+        Room::new(spec, Arc::new(Metrics::new()))
+    }
+
+    fn frame(text: &str) -> Utf8Bytes {
+        Utf8Bytes::from(text.to_owned())
+    }
+
+    fn drain(queue: &mut tokio::sync::mpsc::Receiver<Utf8Bytes>) -> Vec<String> {
+        let mut seen = Vec::new();
+        while let Ok(f) = queue.try_recv() {
+            seen.push(f.as_str().to_owned());
+        }
+        seen
+    }
+
+    /// Frames before the join's own `user_joined` are in its history; frames after it follow
+    /// the history; whichever of history and `user_joined` comes first.
+    #[test]
+    fn a_joining_member_gets_history_then_what_followed_its_join_once() {
+        for history_first in [true, false] {
+            let room = room();
+            let (kick, _) = watch::channel(None);
+            let mut m = room.join_pending("me", 16, kick).expect("joins");
+            let tag = format!("node:{}", m.conn);
+            room.deliver(Heard::Message(1), &frame("m1"), "node");
+            if history_first {
+                room.activate("me", m.conn, frame("history<=1"), 1);
+            }
+            room.deliver(Heard::Joined(&tag), &frame("joined me"), "node");
+            room.deliver(Heard::Message(2), &frame("m2"), "node");
+            if !history_first {
+                room.activate("me", m.conn, frame("history<=1"), 1);
+            }
+            room.deliver(Heard::Message(3), &frame("m3"), "node");
+            // Heard again after a reconnect's catch-up: not delivered twice.
+            room.deliver(Heard::Message(3), &frame("m3"), "node");
+            assert_eq!(
+                drain(&mut m.queue),
+                ["history<=1", "joined me", "m2", "m3"],
+                "history first: {history_first}"
+            );
+        }
+    }
+
+    #[test]
+    fn typing_skips_its_sender_and_deletion_closes_everyone() {
+        let room = room();
+        let (kick_a, kicked_a) = watch::channel(None);
+        let (kick_b, _) = watch::channel(None);
+        let mut a = room.join_pending("a", 16, kick_a).expect("a joins");
+        let mut b = room.join_pending("b", 16, kick_b).expect("b joins");
+        for (id, m) in [("a", &a), ("b", &b)] {
+            room.activate(id, m.conn, frame("h"), 0);
+            room.deliver(Heard::Joined(&format!("n:{}", m.conn)), &frame("j"), "n");
+        }
+        room.deliver(Heard::Typing("a"), &frame("a types"), "n");
+        room.deliver(Heard::Deleted, &frame("deleted"), "n");
+        assert_eq!(drain(&mut a.queue), ["h", "j", "j", "deleted"]);
+        assert_eq!(drain(&mut b.queue), ["h", "j", "a types", "deleted"]);
+        assert_eq!(kicked_a.borrow().map(|k| k.code), Some(4410));
+        assert!(room.join_pending("c", 16, watch::channel(None).0).is_err());
+    }
+}

@@ -83,6 +83,7 @@ async fn connect(engine: &Shared) -> Result<redis::aio::PubSubStream, RedisFailu
         catch_up(engine, &room).await?;
     }
     drop(subs);
+    engine.subscribed.notify_waiters();
     Ok(stream)
 }
 

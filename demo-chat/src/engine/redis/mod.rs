@@ -56,6 +56,8 @@ struct Shared {
     /// The subscription connection's command half and the channels it is subscribed to;
     /// the async lock orders subscribes and unsubscribes.
     subs: tokio::sync::Mutex<Subscriptions>,
+    /// Woken when the listener has (re)connected: joins that came first wait for it.
+    subscribed: tokio::sync::Notify,
     shutting_down: AtomicBool,
     pubsub_up: AtomicBool,
     commands_ok: AtomicBool,
@@ -114,6 +116,7 @@ impl RedisEngine {
             conn,
             local: Mutex::new(HashMap::new()),
             subs: tokio::sync::Mutex::new(Subscriptions::default()),
+            subscribed: tokio::sync::Notify::new(),
             shutting_down: AtomicBool::new(false),
             pubsub_up: AtomicBool::new(false),
             commands_ok: AtomicBool::new(false),
@@ -303,10 +306,24 @@ impl Shared {
             .push(leave);
     }
 
-    /// Subscribes to the room's channel unless already subscribed.
+    /// Subscribes to the room's channel unless already subscribed. While the subscription
+    /// connection is not up (a node that has just started, or Redis coming back), waits for it
+    /// up to the Redis timeout.
     async fn subscribe(&self, room_id: &str) -> Result<(), RedisFailure> {
         let channel = keys::channel(room_id);
-        let mut subs = self.subs.lock().await;
+        let deadline = tokio::time::Instant::now() + REDIS_TIMEOUT;
+        let mut subs = loop {
+            // Registered before the check, so a connection made in between still wakes it.
+            let connected = self.subscribed.notified();
+            let subs = self.subs.lock().await;
+            if subs.sink.is_some() {
+                break subs;
+            }
+            drop(subs);
+            tokio::time::timeout_at(deadline, connected)
+                .await
+                .map_err(|_| RedisFailure::Unexpected("no subscription connection".into()))?;
+        };
         if subs.channels.contains(&channel) {
             return Ok(());
         }
