@@ -86,10 +86,13 @@ mod dispatch;
 mod env;
 mod error;
 mod exit_hook;
+mod exporter;
 mod filter;
 mod ids;
 mod inline_call;
 mod json;
+#[cfg(feature = "otlp")]
+mod otlp;
 mod record;
 mod sink;
 mod site;

@@ -140,7 +140,7 @@ impl Record {
         }
     }
 
-    fn is_enter(&self) -> bool {
+    pub(crate) fn is_enter(&self) -> bool {
         matches!(
             self.event,
             Event::Enter | Event::EnterRoot | Event::EnterRemote
@@ -156,7 +156,7 @@ impl Record {
     }
 
     /// A root ENTER's trace id and remote parent's span id (0 if none).
-    fn root(&self) -> Option<(TraceId, u64)> {
+    pub(crate) fn root(&self) -> Option<(TraceId, u64)> {
         let trace = TraceId {
             high: self.words[0],
             low: self.words[1],
@@ -176,7 +176,7 @@ impl Record {
     }
 
     /// An ENTER's args.
-    fn args(&self) -> &[u8] {
+    pub(crate) fn args(&self) -> &[u8] {
         match self.event {
             Event::EnterRemote => self.payload.get(8..).unwrap_or_default(),
             _ => &self.payload,
@@ -184,7 +184,7 @@ impl Record {
     }
 
     /// A closing record's duration in whole microseconds.
-    fn duration_micros(&self) -> u64 {
+    pub(crate) fn duration_micros(&self) -> u64 {
         self.words[1] / 1000
     }
 }
