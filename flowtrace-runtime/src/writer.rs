@@ -131,7 +131,7 @@ impl Writer {
             Message::Record(record) => {
                 self.add_record(&record);
                 if let Some(exporter) = &mut self.exporter {
-                    exporter.record(&record);
+                    exporter.record(record);
                 }
                 false
             }

@@ -10,14 +10,8 @@ use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
 use prost::Message;
 
+use super::{Item, spans};
 use crate::stats::{self, COUNTERS};
-
-/// What the writer hands over.
-pub(super) enum Item {
-    Span(Box<Span>),
-    /// Send the batch now.
-    Flush,
-}
 
 /// Spans per request.
 const BATCH: usize = 512;
@@ -33,7 +27,7 @@ const ATTEMPTS_STOPPING: u32 = 2;
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Runs until the writer drops its end of `items`, then sends what is left.
-pub(super) fn run(url: &str, resource: &Resource, items: &Receiver<Item>) {
+pub(super) fn run(url: &str, resource: &Resource, instance: u64, items: &Receiver<Item>) {
     let agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_global(Some(REQUEST_TIMEOUT))
@@ -54,8 +48,14 @@ pub(super) fn run(url: &str, resource: &Resource, items: &Receiver<Item>) {
             items.recv_timeout(DELAY)
         };
         match item {
-            Ok(Item::Span(span)) => {
-                batch.push(*span);
+            Ok(Item::Call(enter, close, trace)) => {
+                batch.push(spans::span(instance, &enter, Some(&close), trace, 0));
+                if batch.len() >= BATCH {
+                    client.send(&mut batch, ATTEMPTS);
+                }
+            }
+            Ok(Item::Open(enter, trace, end)) => {
+                batch.push(spans::span(instance, &enter, None, trace, end));
                 if batch.len() >= BATCH {
                     client.send(&mut batch, ATTEMPTS);
                 }
