@@ -183,9 +183,12 @@ impl Record {
         }
     }
 
-    /// A closing record's duration in whole microseconds.
+    /// A closing record's duration in whole microseconds: the difference of the two records'
+    /// `timestampMicros` (design §7), which rounding the nanoseconds alone could miss by one.
     pub(crate) fn duration_micros(&self) -> u64 {
-        self.words[1] / 1000
+        let at = clock::nanos_since_anchor(self.at);
+        let entered = at.saturating_sub(self.words[1]);
+        at / 1000 - entered / 1000
     }
 }
 
