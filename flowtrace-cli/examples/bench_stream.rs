@@ -7,7 +7,8 @@
 //!
 //! Writes a trace shaped like the runtime's (nested calls, async calls finishing on another
 //! thread, errors, results, escaped arguments) into a temporary directory, then runs
-//! `flowtrace stats` and `flowtrace check` on it, each in a child process (this example
+//! `flowtrace stats`, `flowtrace check` and `flowtrace export --format otlp-json` (to
+//! /dev/null) on it, each in a child process (this example
 //! re-executed, calling the same `flowtrace_cli::run` as the binary), and reports lines per
 //! second and the child's peak resident memory (`VmHWM` from `/proc/self/status`).
 
@@ -158,10 +159,12 @@ fn child(args: &[String]) -> Result<(), Box<dyn Error>> {
     std::process::exit(code)
 }
 
-fn measure(trace: &Path, subcommand: &str, lines: u64, size: u64) -> Result<(), Box<dyn Error>> {
+fn measure(trace: &Path, command: &[&str], lines: u64, size: u64) -> Result<(), Box<dyn Error>> {
+    let subcommand = command.join(" ");
     let start = Instant::now();
     let output = Command::new(std::env::current_exe()?)
-        .args(["--child", subcommand])
+        .arg("--child")
+        .args(command)
         .arg(trace)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -182,7 +185,7 @@ fn measure(trace: &Path, subcommand: &str, lines: u64, size: u64) -> Result<(), 
         .ok_or_else(|| format!("no peak memory in {stderr:?}"))?;
     let rate = lines as f64 / seconds;
     println!(
-        "{subcommand:>5}: {seconds:6.2} s  {:>10.0} lines/s ({:.2}× target)  {:6.1} MiB/s  peak RSS {:.1} MiB",
+        "{subcommand:>26}: {seconds:6.2} s  {:>10.0} lines/s ({:.2}× target)  {:6.1} MiB/s  peak RSS {:.1} MiB",
         rate,
         rate / TARGET_LINES_PER_SECOND,
         size as f64 / MIB / seconds,
@@ -227,9 +230,10 @@ fn main() -> Result<(), Box<dyn Error>> {
         size as f64 / lines as f64,
         start.elapsed().as_secs_f64()
     );
-    let result = ["stats", "check"]
+    let commands: [&[&str]; 3] = [&["stats"], &["check"], &["export", "--format", "otlp-json"]];
+    let result = commands
         .iter()
-        .try_for_each(|subcommand| measure(&trace, subcommand, lines, size));
+        .try_for_each(|command| measure(&trace, command, lines, size));
     if !keep {
         std::fs::remove_dir_all(&dir)?;
     }

@@ -1,7 +1,9 @@
 //! Sustained throughput from one thread in the lossless `block` mode, and the memory it takes.
 //!
-//! Run: `cargo bench -p flowtrace-runtime --bench throughput [-- CALLS [async]]` (default
-//! 5,000,000 calls of a sync fn; `async`: of an `async fn`).
+//! Run: `cargo bench -p flowtrace-runtime --bench throughput [-- CALLS [async] [otlp]]` (default
+//! 5,000,000 calls of a sync fn; `async`: of an `async fn`; `otlp`, with `--features otlp`: the
+//! live exporter also ships every call to a receiver in this process that reads each request
+//! and answers 200, and the spans delivered, lost and per second are reported).
 //! It makes CALLS traced calls as fast as one thread can, waits until every record is in the
 //! file, then checks that the file holds exactly 2 × CALLS lines after its START (nothing lost)
 //! and reports calls per second and the growth of the process's peak RSS, which the bounded
@@ -58,7 +60,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("throughput.jsonl");
     let rss_before = peak_rss_kib();
-    let guard = Config::new().file(&path).init()?;
+    let otlp = std::env::args().any(|arg| arg == "otlp");
+    let mut config = Config::new().file(&path);
+    if otlp {
+        config = config.otlp_endpoint(receiver()?);
+    }
+    let guard = config.init()?;
 
     let start = Instant::now();
     if std::env::args().any(|arg| arg == "async") {
@@ -74,6 +81,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     guard.flush()?;
     let written = start.elapsed();
     drop(guard);
+    let exported = start.elapsed();
     let rss_after = peak_rss_kib();
 
     let lines = BufReader::new(std::fs::File::open(&path)?).lines().count() as u64;
@@ -95,6 +103,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         1 + 2 * calls
     );
     println!("dropped / lost:        {} / {}", stats.dropped, stats.lost);
+    if otlp {
+        println!(
+            "OTLP spans:            {} exported, {} dropped (queue full), {} failed; {:.0} spans/s \
+             delivered until tracing stopped ({:.3} s)",
+            stats.otlp_exported,
+            stats.otlp_dropped,
+            stats.otlp_failed,
+            stats.otlp_exported as f64 / exported.as_secs_f64(),
+            exported.as_secs_f64()
+        );
+    }
     println!(
         "peak RSS growth:       {} KiB (channel capacity {} records)",
         rss_after.saturating_sub(rss_before),
@@ -104,6 +123,44 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         return Err("records were lost".into());
     }
     flush_latency(dir.path())
+}
+
+/// Starts an OTLP/HTTP receiver on a free port that reads every request and answers 200;
+/// returns its base URL.
+fn receiver() -> std::io::Result<String> {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let url = format!("http://{}", listener.local_addr()?);
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut writer = stream.try_clone()?;
+                let mut reader = BufReader::new(stream);
+                loop {
+                    let mut length = 0;
+                    let mut line = String::new();
+                    loop {
+                        line.clear();
+                        if reader.read_line(&mut line)? == 0 {
+                            return Ok::<(), std::io::Error>(());
+                        }
+                        if line.trim().is_empty() {
+                            break;
+                        }
+                        if let Some((name, value)) = line.split_once(':')
+                            && name.eq_ignore_ascii_case("content-length")
+                        {
+                            length = value.trim().parse().unwrap_or(0);
+                        }
+                    }
+                    let mut body = vec![0; length];
+                    reader.read_exact(&mut body)?;
+                    writer.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")?;
+                }
+            });
+        }
+    });
+    Ok(url)
 }
 
 /// How long `flush()` takes after a burst of 100 calls: what a program pays to make sure its

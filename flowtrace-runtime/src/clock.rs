@@ -58,6 +58,12 @@ pub(crate) fn nanos_between(earlier: Instant, later: Instant) -> u64 {
     elapsed.as_secs() * 1_000_000_000 + u64::from(elapsed.subsec_nanos())
 }
 
+/// Nanoseconds from the anchor to `at`: [`epoch_micros`] is the anchor's epoch microseconds
+/// plus this divided by 1000.
+pub(crate) fn nanos_since_anchor(at: Instant) -> u64 {
+    nanos_between(ANCHOR.instant, at)
+}
+
 /// Microseconds since the Unix epoch, now.
 pub(crate) fn now_micros() -> u64 {
     epoch_micros(now())

@@ -91,6 +91,8 @@ pub struct Config {
     pub(crate) shutdown_timeout: Duration,
     /// `None`: the executable's file name.
     pub(crate) service: Option<String>,
+    /// The live OTLP exporter's receiver, and the variable it came from (for messages).
+    pub(crate) otlp_endpoint: Option<(String, &'static str)>,
 }
 
 impl Default for Config {
@@ -117,6 +119,7 @@ impl Config {
             rotation: None,
             shutdown_timeout: Duration::from_secs(10),
             service: None,
+            otlp_endpoint: None,
         }
     }
 
@@ -221,6 +224,15 @@ impl Config {
         self
     }
 
+    /// Also ships every completed call as a span to the OTLP/HTTP receiver at `endpoint`, a
+    /// base URL such as `http://127.0.0.1:4318` (`FLOWTRACE_OTLP_ENDPOINT`, else
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT`). Needs the `otlp` cargo feature; without it, starting
+    /// says so once on stderr and traces to the file only.
+    pub fn otlp_endpoint(mut self, endpoint: impl Into<String>) -> Self {
+        self.otlp_endpoint = Some((endpoint.into(), "otlp_endpoint"));
+        self
+    }
+
     /// How long dropping the guard (or process exit) waits for the writer to drain.
     pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
         self.shutdown_timeout = timeout;
@@ -240,6 +252,13 @@ impl Config {
         }
         if self.max_arg_length == 0 {
             return Err(Error::InvalidConfig("max_arg_length must be at least 1"));
+        }
+        if let Some((endpoint, _)) = &self.otlp_endpoint
+            && crate::exporter::traces_url(endpoint).is_none()
+        {
+            return Err(Error::InvalidConfig(
+                "the OTLP endpoint must be a base URL like http://HOST:4318 (https is not built in)",
+            ));
         }
         if let Some(rotation) = self.rotation {
             if rotation.max_bytes == 0 || rotation.max_files == 0 {

@@ -357,12 +357,10 @@ fn start_locked(active: &mut Option<Active>, config: Config) -> Result<(), Error
     let sink = Sink::open(config.output, config.rotation)?;
     crate::clock::start();
     let instance = crate::ids::instance();
-    let start_line = crate::start::line(
-        &crate::start::service_name(config.service.as_deref()),
-        std::process::id(),
-        instance,
-        crate::clock::now_micros(),
-    );
+    let service = crate::start::service_name(config.service.as_deref());
+    let pid = std::process::id();
+    let start_line = crate::start::line(&service, pid, instance, crate::clock::now_micros());
+    let exporter = crate::exporter::start(config.otlp_endpoint, &service, instance, pid);
     let (sender, receiver) = crossbeam_channel::bounded(config.capacity);
     let (done_sender, done) = crossbeam_channel::bounded(1);
     let pending_dropped = Arc::new(AtomicU64::new(0));
@@ -370,6 +368,7 @@ fn start_locked(active: &mut Option<Active>, config: Config) -> Result<(), Error
         receiver,
         sink,
         start_line,
+        exporter,
         pending_dropped.clone(),
         config.capacity,
         done_sender,

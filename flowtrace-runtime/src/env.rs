@@ -30,6 +30,19 @@ pub(crate) fn read(lookup: impl Fn(&str) -> Option<OsString>) -> Result<Config, 
             config.service = Some(name);
         }
     }
+    const ENDPOINT: &str = "a base URL like http://HOST:4318 (https is not built in)";
+    for name in ["FLOWTRACE_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"] {
+        if let Some(endpoint) = env.string(name, ENDPOINT)? {
+            if endpoint.trim().is_empty() && name.starts_with("OTEL") {
+                continue; // OpenTelemetry treats an empty variable as unset.
+            }
+            if crate::exporter::traces_url(&endpoint).is_none() {
+                return Err(env.invalid(name, endpoint, ENDPOINT));
+            }
+            config.otlp_endpoint = Some((endpoint, name));
+            break;
+        }
+    }
     if env.flag("FLOWTRACE_STDOUT")? == Some(true) {
         config.output = Output::Stdout;
     }
@@ -209,10 +222,19 @@ mod tests {
             ("FLOWTRACE_MAX_FILES", "2"),
             ("FLOWTRACE_SERVICE_NAME", "chat-a"),
             ("OTEL_SERVICE_NAME", "ignored"),
+            ("FLOWTRACE_OTLP_ENDPOINT", "http://127.0.0.1:4318"),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://ignored:4318"),
         ])
         .expect("valid environment");
         assert!(!config.enabled);
         assert_eq!(config.service.as_deref(), Some("chat-a"));
+        assert_eq!(
+            config.otlp_endpoint,
+            Some((
+                "http://127.0.0.1:4318".to_owned(),
+                "FLOWTRACE_OTLP_ENDPOINT"
+            ))
+        );
         assert!(
             matches!(&config.output, Output::File(p) if p == &PathBuf::from("out/trace.jsonl"))
         );
@@ -231,8 +253,18 @@ mod tests {
         );
         let otel = from(&[("OTEL_SERVICE_NAME", "chat-b")]).expect("valid");
         assert_eq!(otel.service.as_deref(), Some("chat-b"));
-        let empty_otel = from(&[("OTEL_SERVICE_NAME", "")]).expect("empty is unset");
+        let empty_otel = from(&[
+            ("OTEL_SERVICE_NAME", ""),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", ""),
+        ])
+        .expect("empty is unset");
         assert_eq!(empty_otel.service, None);
+        assert_eq!(empty_otel.otlp_endpoint, None);
+        let otel = from(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318/")]).expect("ok");
+        assert_eq!(
+            otel.otlp_endpoint.map(|(_, name)| name),
+            Some("OTEL_EXPORTER_OTLP_ENDPOINT")
+        );
         let stdout = from(&[("FLOWTRACE_STDOUT", "1")]).expect("valid");
         assert!(matches!(stdout.output, Output::Stdout));
     }
@@ -251,6 +283,9 @@ mod tests {
             ("FLOWTRACE_MAX_FILE_BYTES", "1GB"),
             ("FLOWTRACE_LOGFILE", ""),
             ("FLOWTRACE_SERVICE_NAME", " "),
+            ("FLOWTRACE_OTLP_ENDPOINT", "https://collector:4318"),
+            ("FLOWTRACE_OTLP_ENDPOINT", "collector:4318"),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://"),
         ] {
             let error = from(&[(name, value)]).expect_err(name);
             let message = error.to_string();

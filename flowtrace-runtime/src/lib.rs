@@ -55,7 +55,10 @@
 //! [`TraceContext`] carries a trace from one process to the next as a W3C `traceparent`:
 //! [`TraceContext::current`] on the sending side, [`TraceContext::from_traceparent`] and
 //! [`TraceContext::in_scope`] / [`TraceContext::instrument`] on the receiving side, whose root
-//! calls then continue the sender's trace and name its span as `remoteParent`.
+//! calls then continue the sender's trace and name its span as `remoteParent`. With the `otlp`
+//! cargo feature and `FLOWTRACE_OTLP_ENDPOINT` (or `OTEL_EXPORTER_OTLP_ENDPOINT`) set, completed
+//! calls are also shipped live as OTLP spans from a background thread; what cannot be delivered
+//! is counted in [`stats`], never waited for.
 //!
 //! # Configuration
 //!
@@ -86,10 +89,13 @@ mod dispatch;
 mod env;
 mod error;
 mod exit_hook;
+mod exporter;
 mod filter;
 mod ids;
 mod inline_call;
 mod json;
+#[cfg(feature = "otlp")]
+mod otlp;
 mod record;
 mod sink;
 mod site;

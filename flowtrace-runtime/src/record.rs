@@ -140,7 +140,7 @@ impl Record {
         }
     }
 
-    fn is_enter(&self) -> bool {
+    pub(crate) fn is_enter(&self) -> bool {
         matches!(
             self.event,
             Event::Enter | Event::EnterRoot | Event::EnterRemote
@@ -156,7 +156,7 @@ impl Record {
     }
 
     /// A root ENTER's trace id and remote parent's span id (0 if none).
-    fn root(&self) -> Option<(TraceId, u64)> {
+    pub(crate) fn root(&self) -> Option<(TraceId, u64)> {
         let trace = TraceId {
             high: self.words[0],
             low: self.words[1],
@@ -176,16 +176,19 @@ impl Record {
     }
 
     /// An ENTER's args.
-    fn args(&self) -> &[u8] {
+    pub(crate) fn args(&self) -> &[u8] {
         match self.event {
             Event::EnterRemote => self.payload.get(8..).unwrap_or_default(),
             _ => &self.payload,
         }
     }
 
-    /// A closing record's duration in whole microseconds.
-    fn duration_micros(&self) -> u64 {
-        self.words[1] / 1000
+    /// A closing record's duration in whole microseconds: the difference of the two records'
+    /// `timestampMicros` (design §7), which rounding the nanoseconds alone could miss by one.
+    pub(crate) fn duration_micros(&self) -> u64 {
+        let at = clock::nanos_since_anchor(self.at);
+        let entered = at.saturating_sub(self.words[1]);
+        at / 1000 - entered / 1000
     }
 }
 

@@ -11,6 +11,9 @@ pub(crate) struct Counters {
     pub(crate) dropped: AtomicU64,
     pub(crate) lost: AtomicU64,
     pub(crate) write_errors: AtomicU64,
+    pub(crate) otlp_exported: AtomicU64,
+    pub(crate) otlp_dropped: AtomicU64,
+    pub(crate) otlp_failed: AtomicU64,
 }
 
 pub(crate) static COUNTERS: Counters = Counters {
@@ -18,6 +21,9 @@ pub(crate) static COUNTERS: Counters = Counters {
     dropped: AtomicU64::new(0),
     lost: AtomicU64::new(0),
     write_errors: AtomicU64::new(0),
+    otlp_exported: AtomicU64::new(0),
+    otlp_dropped: AtomicU64::new(0),
+    otlp_failed: AtomicU64::new(0),
 };
 
 /// A snapshot of flowtrace's counters since the process started.
@@ -32,6 +38,13 @@ pub struct Stats {
     pub lost: u64,
     /// Failed writes to the sink (each may have carried many records).
     pub write_errors: u64,
+    /// Spans the live OTLP exporter delivered (feature `otlp`).
+    pub otlp_exported: u64,
+    /// Spans the live OTLP exporter dropped because its queue was full (the receiver was slow
+    /// or down for a while).
+    pub otlp_dropped: u64,
+    /// Spans the live OTLP exporter gave up on: refused, or the receiver stayed unavailable.
+    pub otlp_failed: u64,
 }
 
 /// Reads the counters.
@@ -41,6 +54,9 @@ pub fn stats() -> Stats {
         dropped: COUNTERS.dropped.load(Ordering::Relaxed),
         lost: COUNTERS.lost.load(Ordering::Relaxed),
         write_errors: COUNTERS.write_errors.load(Ordering::Relaxed),
+        otlp_exported: COUNTERS.otlp_exported.load(Ordering::Relaxed),
+        otlp_dropped: COUNTERS.otlp_dropped.load(Ordering::Relaxed),
+        otlp_failed: COUNTERS.otlp_failed.load(Ordering::Relaxed),
     }
 }
 

@@ -9,6 +9,7 @@ use std::time::Duration;
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
 
 use crate::clock;
+use crate::exporter::Exporter;
 use crate::record::{self, Message, Record};
 use crate::sink::Sink;
 use crate::stamp::Stamp;
@@ -39,6 +40,7 @@ pub(crate) fn spawn(
     receiver: Receiver<Message>,
     sink: Sink,
     start_line: Vec<u8>,
+    exporter: Option<Exporter>,
     pending_dropped: Arc<AtomicU64>,
     capacity: usize,
     done: Sender<()>,
@@ -49,6 +51,7 @@ pub(crate) fn spawn(
             crate::dispatch::untrace_this_thread();
             let mut writer = Writer {
                 sink,
+                exporter,
                 pending_dropped,
                 buffer: vec![0; BUFFER_BYTES].into_boxed_slice(),
                 filled: 0,
@@ -60,12 +63,17 @@ pub(crate) fn spawn(
             // START opens the segment, before any record a traced call could have queued.
             writer.add_line(&start_line);
             writer.run(&receiver);
+            if let Some(exporter) = writer.exporter.take() {
+                exporter.finish();
+            }
             let _ = done.send(());
         })
 }
 
 struct Writer {
     sink: Sink,
+    /// Also ships completed calls as spans (`FLOWTRACE_OTLP_ENDPOINT`).
+    exporter: Option<Exporter>,
     pending_dropped: Arc<AtomicU64>,
     /// Allocated and initialised once; lines are encoded straight into it.
     buffer: Box<[u8]>,
@@ -122,10 +130,16 @@ impl Writer {
         match message {
             Message::Record(record) => {
                 self.add_record(&record);
+                if let Some(exporter) = &mut self.exporter {
+                    exporter.record(record);
+                }
                 false
             }
             Message::Flush(ack) => {
                 acks.push(ack);
+                if let Some(exporter) = &mut self.exporter {
+                    exporter.flush();
+                }
                 false
             }
             Message::Shutdown => true,

@@ -128,6 +128,7 @@ pub fn parent(record: &Value) -> Option<u64> {
 pub fn assert_well_formed(records: &[Value]) {
     use std::collections::HashMap;
     let mut open: HashMap<u64, Option<u64>> = HashMap::new();
+    let mut entered_at: HashMap<u64, u64> = HashMap::new();
     let mut closed = std::collections::HashSet::new();
     for (line, record) in records.iter().enumerate() {
         let event = record["event"].as_str().expect("event");
@@ -140,6 +141,7 @@ pub fn assert_well_formed(records: &[Value]) {
                 "line {line}: START with calls open: {open:?}"
             );
             closed.clear();
+            entered_at.clear();
             continue;
         }
         let is_root_enter = event == "ENTER" && parent(record).is_none();
@@ -161,7 +163,17 @@ pub fn assert_well_formed(records: &[Value]) {
                 );
             }
             open.insert(id, parent(record));
+            entered_at.insert(id, record["timestampMicros"].as_u64().expect("micros"));
         } else {
+            let micros = record["timestampMicros"].as_u64().expect("micros");
+            let duration = record["durationMicros"].as_u64().expect("duration");
+            if let Some(entered) = entered_at.remove(&id) {
+                assert_eq!(
+                    micros - entered,
+                    duration,
+                    "line {line}: closing timestampMicros - ENTER's is not durationMicros"
+                );
+            }
             let entered = open.remove(&id);
             assert!(
                 entered.is_some(),
