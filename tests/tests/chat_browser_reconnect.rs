@@ -107,6 +107,35 @@ fn page_shows(text: &str) -> String {
     ))
 }
 
+/// Waits until the page has lost its connection and says that it is reconnecting.
+async fn says_it_is_reconnecting(cdp: &mut Cdp, page: &str) {
+    let reconnecting = wait_for("document.body.dataset.reconnecting === 'true'");
+    cdp.eval(page, &reconnecting).await;
+    let status = cdp
+        .eval(page, "document.getElementById('status').textContent")
+        .await;
+    assert!(
+        status.as_str().is_some_and(|s| s.contains("reconnecting")),
+        "the page says it is reconnecting: {status}"
+    );
+}
+
+/// Once the page is back: it shows the two messages it missed and the next one, and every
+/// message of the test exactly once, in order.
+async fn shows_each_message_once(cdp: &mut Cdp, page: &str, other: &mut Client) {
+    cdp.eval(page, &page_shows("other: missed 2")).await;
+    cdp.eval(
+        page,
+        &wait_for("document.body.dataset.connected === 'true'"),
+    )
+    .await;
+    say_acknowledged(other, &["after"]).await;
+    cdp.eval(page, &page_shows("other: after")).await;
+    let shown = cdp.eval(page, SHOWN_MESSAGES).await;
+    let expected = ["before", "missed 1", "missed 2", "after"].map(|t| format!("other: {t}"));
+    assert_eq!(shown, json!(expected));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_web_client_reconnects_and_shows_what_it_missed_exactly_once() {
     let server = Server::start().await;
@@ -115,44 +144,14 @@ async fn the_web_client_reconnects_and_shows_what_it_missed_exactly_once() {
     let page = cdp.open_page(&format!("http://{}/", proxy.addr)).await;
     join(&mut cdp, &page, "recovery", "web").await;
     let mut other = server.join("recovery", "other").await;
-    other.say("before").await;
-    other.recv_type("message").await;
+    say_acknowledged(&mut other, &["before"]).await;
     cdp.eval(&page, &page_shows("other: before")).await;
 
     proxy.cut();
-    cdp.eval(
-        &page,
-        &wait_for("document.body.dataset.reconnecting === 'true'"),
-    )
-    .await;
-    let status = cdp
-        .eval(&page, "document.getElementById('status').textContent")
-        .await;
-    assert!(
-        status.as_str().is_some_and(|s| s.contains("reconnecting")),
-        "the page says it is reconnecting: {status}"
-    );
+    says_it_is_reconnecting(&mut cdp, &page).await;
     say_acknowledged(&mut other, &["missed 1", "missed 2"]).await;
     proxy.restore();
-    cdp.eval(&page, &page_shows("other: missed 2")).await;
-    cdp.eval(
-        &page,
-        &wait_for("document.body.dataset.connected === 'true'"),
-    )
-    .await;
-    other.say("after").await;
-    cdp.eval(&page, &page_shows("other: after")).await;
-
-    let shown = cdp.eval(&page, SHOWN_MESSAGES).await;
-    assert_eq!(
-        shown,
-        json!([
-            "other: before",
-            "other: missed 1",
-            "other: missed 2",
-            "other: after"
-        ])
-    );
+    shows_each_message_once(&mut cdp, &page, &mut other).await;
     drop(browser);
     drop(proxy);
     server.shutdown().await;
@@ -173,33 +172,11 @@ async fn the_web_client_survives_a_node_restart_on_redis_and_shows_what_it_misse
 
     // SIGTERM: the page gets 1001 and its retries fail until a node is back behind the proxy.
     node.stop();
-    cdp.eval(
-        &page,
-        &wait_for("document.body.dataset.reconnecting === 'true'"),
-    )
-    .await;
+    says_it_is_reconnecting(&mut cdp, &page).await;
     say_acknowledged(&mut other, &["missed 1", "missed 2"]).await;
     let restarted = Node::start(&redis);
     proxy.retarget(restarted.addr);
-    cdp.eval(&page, &page_shows("other: missed 2")).await;
-    cdp.eval(
-        &page,
-        &wait_for("document.body.dataset.connected === 'true'"),
-    )
-    .await;
-    say_acknowledged(&mut other, &["after"]).await;
-    cdp.eval(&page, &page_shows("other: after")).await;
-
-    let shown = cdp.eval(&page, SHOWN_MESSAGES).await;
-    assert_eq!(
-        shown,
-        json!([
-            "other: before",
-            "other: missed 1",
-            "other: missed 2",
-            "other: after"
-        ])
-    );
+    shows_each_message_once(&mut cdp, &page, &mut other).await;
     drop(browser);
     drop(proxy);
 }

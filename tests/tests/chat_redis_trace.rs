@@ -1,7 +1,7 @@
 //! One chat message is one trace across nodes (design §7): the node that stores a message
 //! publishes its sender's traceparent with it (never to WebSocket clients), and every node's
 //! fan-out of that message continues the sender's trace, with the sender's call as its remote
-//! parent.
+//! parent: `flowtrace tree --trace` on both nodes' files shows the whole path.
 
 mod chat_common;
 mod chat_redis_common;
@@ -93,4 +93,38 @@ async fn a_message_sent_on_one_node_is_one_trace_on_every_node() {
         "the sending node's fan-out continues trace {trace}"
     );
     assert_eq!(local[0]["remoteParent"], remote_parent);
+
+    // The CLI stitches the two files by that remote parent: the receiving node's broadcast hangs
+    // under the sender's post, deeper than it, marked with the other process.
+    let tree = std::process::Command::new(env!("CARGO_BIN_EXE_flowtrace_cli_run"))
+        .args(["tree", "--color", "never", "--trace", &trace])
+        .arg(sender_node.trace())
+        .arg(receiver_node.trace())
+        .output()
+        .expect("run flowtrace tree");
+    let text = String::from_utf8_lossy(&tree.stdout);
+    assert!(
+        tree.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&tree.stderr)
+    );
+    let lines: Vec<&str> = text.lines().collect();
+    let process_of = |line: &str| line.rsplit_once(" @ ").map(|(_, p)| p.to_owned());
+    let sender_process = lines
+        .iter()
+        .find_map(|l| process_of(l))
+        .expect("a process is named");
+    let post_at = lines
+        .iter()
+        .position(|l| l.contains("::redis::post(") && l.contains("follow me"))
+        .unwrap_or_else(|| panic!("the sender's post is in the tree:\n{text}"));
+    let depth = |line: &str| line.find("demo_chat::").unwrap_or(0);
+    let remote_broadcast = lines[post_at + 1..]
+        .iter()
+        .take_while(|l| depth(l) > depth(lines[post_at]))
+        .find(|l| l.contains("::broadcast(") && process_of(l).is_some_and(|p| p != sender_process));
+    assert!(
+        remote_broadcast.is_some(),
+        "the other node's broadcast hangs under the post:\n{text}"
+    );
 }
