@@ -7,7 +7,8 @@
 //! - `flowtrace tree FILE…`: call trees with durations and shares of the parent's time;
 //! - `flowtrace stats FILE…`: per-function counts and duration percentiles;
 //! - `flowtrace check FILE…`: validation of every line and of the call invariants;
-//! - `flowtrace export --format chrome FILE… -o trace.json`: a trace for ui.perfetto.dev.
+//! - `flowtrace export --format chrome FILE… -o trace.json`: a trace for ui.perfetto.dev;
+//! - `flowtrace mcp`: an MCP server on stdio whose tools query traces, for AI assistants.
 //!
 //! Each FILE brings its rotated set: `x.jsonl` is read as `x.jsonl.N` … `x.jsonl.1`, `x.jsonl`.
 //!
@@ -67,6 +68,7 @@ mod format;
 mod histogram;
 mod ids;
 mod input;
+mod mcp;
 mod progress;
 mod record;
 mod render;
