@@ -25,7 +25,7 @@ pub(crate) struct TreeParams {
     pub(crate) id: u64,
     /// Its process, when the id is in several (see `open`'s `processes`).
     pub(crate) segment: Option<u32>,
-    /// Levels below the call to show (default 4, at most 100).
+    /// Levels below the call to show (default 4, at most 100; 0 shows the call alone).
     pub(crate) depth: Option<u64>,
     /// Calls to show in all (default 50, at most 1000).
     pub(crate) limit: Option<u64>,
@@ -80,7 +80,16 @@ fn subtree_size(trace: &TraceIndex, index: u32) -> u64 {
 
 /// Runs `tree`.
 pub(crate) fn tree(trace: &TraceIndex, params: &TreeParams) -> Result<Tree, ToolError> {
-    let depth_limit = limit("depth", params.depth, DEFAULT_DEPTH, MAX_DEPTH)? as u32;
+    let depth_limit = match params.depth.unwrap_or(DEFAULT_DEPTH) {
+        depth if depth > MAX_DEPTH => {
+            return Err(ToolError::OverMaximum {
+                name: "depth",
+                value: depth,
+                max: MAX_DEPTH,
+            });
+        }
+        depth => depth as u32,
+    };
     let shown = limit("limit", params.limit, DEFAULT_NODES, MAX_NODES)?;
     let min = min_duration(params.min_duration.as_deref())?;
     let top = resolve(trace, params.id, params.segment)?;

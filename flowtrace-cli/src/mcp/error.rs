@@ -29,7 +29,7 @@ pub(crate) enum ToolError {
     Zero { name: &'static str },
     #[error("{0}")]
     BadDuration(#[from] crate::format::DurationParseError),
-    #[error("unknown event `{0}`: expected ENTER, EXIT, EXCEPTION, PANIC, CANCEL or OPEN")]
+    #[error("unknown event `{0}`: expected EXIT, EXCEPTION, PANIC, CANCEL or OPEN")]
     BadEvent(String),
     #[error("empty `{0}` pattern: leave it out to match everything")]
     EmptyPattern(&'static str),

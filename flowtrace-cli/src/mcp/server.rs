@@ -47,7 +47,7 @@ impl FlowtraceServer {
     }
 
     /// The trace opened under `handle`.
-    fn trace(&self, handle: &str) -> Result<Arc<TraceIndex>, ToolError> {
+    pub(super) fn trace(&self, handle: &str) -> Result<Arc<TraceIndex>, ToolError> {
         let traces = self.traces();
         traces.by_handle.get(handle).cloned().ok_or_else(|| {
             let open: Vec<&str> = traces.by_handle.keys().map(String::as_str).collect();

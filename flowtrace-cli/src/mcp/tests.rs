@@ -1,1 +1,0 @@
-//! Each tool on the CLI's fixture traces, compared with the exact structured result.

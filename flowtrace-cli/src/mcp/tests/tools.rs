@@ -1,0 +1,722 @@
+//! Each tool on `chat.jsonl`, compared with its exact structured result; the durations and
+//! shares agree with the CLI's `tests/golden/tree-chat.txt` and `stats-chat.txt`.
+
+use serde_json::json;
+
+use super::*;
+use crate::mcp::calls::{SearchParams, SlowestParams, slowest};
+use crate::mcp::calltree::{CriticalPathParams, TreeParams, critical_path, tree};
+use crate::mcp::open::describe;
+use crate::mcp::summary::{ErrorsParams, SummaryParams, SummarySort, errors, summary};
+use crate::mcp::timeline::{TimelineParams, timeline};
+
+#[test]
+fn open_reports_counts_time_range_processes_functions_and_the_check_verdict() {
+    let trace = open(&[CHAT]);
+    let expected = json!({
+        "calls": 18,
+        "check": {
+            "first": [],
+            "more": false,
+            "ok": true,
+            "summary": "check ok: 36 lines (18 calls, 1 file)",
+            "violations": 0
+        },
+        "files": [
+            "tests/fixtures/chat.jsonl"
+        ],
+        "first": "2026-11-26T09:16:29.548482Z",
+        "firstMicros": 1795684589548482_u64,
+        "functions": {
+            "items": [
+                {
+                    "calls": 3,
+                    "function": "gen_fixtures::chat::handle_frame"
+                },
+                {
+                    "calls": 3,
+                    "function": "gen_fixtures::chat::parse_frame"
+                }
+            ],
+            "more": true,
+            "total": 11
+        },
+        "handle": "t1",
+        "indexedCalls": 18,
+        "last": "2026-11-26T09:16:29.560201Z",
+        "lastMicros": 1795684589560201_u64,
+        "lines": 36,
+        "malformed": 0,
+        "openCalls": 0,
+        "partialLines": 0,
+        "processes": [
+            {
+                "calls": 18,
+                "files": [
+                    "tests/fixtures/chat.jsonl"
+                ],
+                "firstMicros": 1795684589548482_u64,
+                "lastMicros": 1795684589560201_u64,
+                "lines": 36,
+                "segment": 0
+            }
+        ],
+        "records": 36,
+        "spanMicros": 11719
+    });
+    assert_eq!(value(describe("t1", &trace, Some(2))), expected);
+}
+
+#[test]
+fn summary_is_the_stats_table_sorted_and_cut_to_the_limit() {
+    let trace = open(&[CHAT]);
+    let params = SummaryParams {
+        handle: handle(),
+        sort: Some(SummarySort::P99),
+        function: None,
+        limit: Some(3),
+    };
+    let expected = json!({
+        "dropped": 0,
+        "functions": {
+            "items": [
+                {
+                    "calls": 1,
+                    "cancels": 0,
+                    "errors": 0,
+                    "function": "gen_fixtures::chat::join",
+                    "maxMicros": 4176,
+                    "meanMicros": 4176,
+                    "p50Micros": 4176,
+                    "p95Micros": 4176,
+                    "p99Micros": 4176,
+                    "panics": 0,
+                    "totalMicros": 4176
+                },
+                {
+                    "calls": 1,
+                    "cancels": 1,
+                    "errors": 0,
+                    "function": "gen_fixtures::chat::load_history",
+                    "maxMicros": 4164,
+                    "meanMicros": 4164,
+                    "p50Micros": 4164,
+                    "p95Micros": 4164,
+                    "p99Micros": 4164,
+                    "panics": 0,
+                    "totalMicros": 4164
+                },
+                {
+                    "calls": 1,
+                    "cancels": 0,
+                    "errors": 0,
+                    "function": "gen_fixtures::chat::presence",
+                    "maxMicros": 4138,
+                    "meanMicros": 4138,
+                    "p50Micros": 4138,
+                    "p95Micros": 4138,
+                    "p99Micros": 4138,
+                    "panics": 0,
+                    "totalMicros": 4138
+                }
+            ],
+            "more": true,
+            "total": 11
+        },
+        "malformed": 0,
+        "records": 36
+    });
+    assert_eq!(value(summary(&trace, &params)), expected);
+    let only = SummaryParams {
+        sort: Some(SummarySort::Count),
+        function: Some("*chat::*frame".to_owned()),
+        limit: None,
+        ..params
+    };
+    let found = value(summary(&trace, &only));
+    let names: Vec<&str> = found["functions"]["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|row| row["function"].as_str())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "gen_fixtures::chat::handle_frame",
+            "gen_fixtures::chat::parse_frame"
+        ]
+    );
+}
+
+#[test]
+fn search_by_event_pages_in_start_order() {
+    let trace = open(&[CHAT]);
+    let params = SearchParams {
+        event: Some("EXCEPTION".to_owned()),
+        limit: Some(2),
+        ..Default::default()
+    };
+    let expected = json!({
+        "calls": [
+            {
+                "args": "user=\"ada\", password=\"***\"",
+                "durationMicros": 99,
+                "end": "EXCEPTION",
+                "error": "password of ada is too short",
+                "function": "gen_fixtures::chat::login",
+                "id": 1,
+                "segment": 0,
+                "start": "2026-11-26T09:16:29.548482Z",
+                "startMicros": 1795684589548482_u64,
+                "thread": "main"
+            },
+            {
+                "args": "room_id=\"general\", raw=\"garbage\"",
+                "durationMicros": 35,
+                "end": "EXCEPTION",
+                "error": "expected `kind:text`, got `garbage`",
+                "function": "gen_fixtures::chat::handle_frame",
+                "id": 2054,
+                "parent": 2049,
+                "segment": 0,
+                "start": "2026-11-26T09:16:29.557340Z",
+                "startMicros": 1795684589557340_u64,
+                "thread": "worker-a"
+            }
+        ],
+        "more": true,
+        "offset": 0,
+        "total": 3
+    });
+    assert_eq!(searched(&trace, params), expected);
+    let next = searched(
+        &trace,
+        SearchParams {
+            event: Some("EXCEPTION".to_owned()),
+            limit: Some(2),
+            offset: Some(2),
+            ..Default::default()
+        },
+    );
+    assert_eq!(ids(&next, "calls"), [2055]);
+    assert_eq!(
+        (next["more"].clone(), next["total"].clone()),
+        (json!(false), json!(3))
+    );
+}
+
+#[test]
+fn search_filters_by_name_text_duration_thread_and_time() {
+    let trace = open(&[CHAT]);
+    let by = |params: SearchParams| ids(&searched(&trace, params), "calls");
+    assert_eq!(
+        by(SearchParams {
+            function: Some("parse_frame".to_owned()),
+            ..Default::default()
+        }),
+        [2051, 2055, 2057]
+    );
+    assert_eq!(
+        by(SearchParams {
+            function: Some("*_f*".to_owned()),
+            module: Some("gen_fixtures::*".to_owned()),
+            ..Default::default()
+        }),
+        [2050, 2051, 2054, 2055, 2056, 2057]
+    );
+    let garbage = searched(
+        &trace,
+        SearchParams {
+            text: Some("garbage".to_owned()),
+            ..Default::default()
+        },
+    );
+    // `deliver` has it in its frames, the parse of `garbage` in its arguments and error.
+    assert_eq!(ids(&garbage, "calls"), [2049, 2054, 2055]);
+    assert_eq!(
+        garbage.get("total"),
+        None,
+        "text search stops early: no total"
+    );
+    assert_eq!(
+        by(SearchParams {
+            min_duration: Some("1ms".to_owned()),
+            ..Default::default()
+        }),
+        [1025, 1026, 1027, 2049, 2059]
+    );
+    assert_eq!(
+        by(SearchParams {
+            thread: Some("worker-b".to_owned()),
+            ..Default::default()
+        }),
+        [2049, 2059]
+    );
+    assert_eq!(
+        by(SearchParams {
+            from: Some(1_795_684_589_557_340),
+            to: Some(1_795_684_589_557_376),
+            ..Default::default()
+        }),
+        [2054, 2055, 2056]
+    );
+    assert_eq!(
+        by(SearchParams {
+            event: Some("OPEN".to_owned()),
+            ..Default::default()
+        }),
+        [] as [u64; 0]
+    );
+}
+
+#[test]
+fn slowest_lists_the_longest_calls_with_their_paths() {
+    let trace = open(&[CHAT]);
+    let params = SlowestParams {
+        handle: handle(),
+        function: None,
+        limit: Some(2),
+    };
+    let expected = json!({
+        "calls": [
+            {
+                "call": {
+                    "args": "room_id=\"general\", client_id=\"ada\"",
+                    "durationMicros": 4176,
+                    "end": "EXIT",
+                    "function": "gen_fixtures::chat::join",
+                    "id": 1025,
+                    "segment": 0,
+                    "start": "2026-11-26T09:16:29.548977Z",
+                    "startMicros": 1795684589548977_u64,
+                    "thread": "tokio-rt-worker"
+                },
+                "path": [
+                    {
+                        "durationMicros": 4176,
+                        "function": "gen_fixtures::chat::join",
+                        "id": 1025
+                    }
+                ],
+                "pathOmitted": 0
+            },
+            {
+                "call": {
+                    "args": "room_id=\"general\", limit=100",
+                    "durationMicros": 4164,
+                    "end": "CANCEL",
+                    "function": "gen_fixtures::chat::load_history",
+                    "id": 1026,
+                    "parent": 1025,
+                    "segment": 0,
+                    "start": "2026-11-26T09:16:29.548987Z",
+                    "startMicros": 1795684589548987_u64,
+                    "thread": "tokio-rt-worker"
+                },
+                "path": [
+                    {
+                        "durationMicros": 4176,
+                        "function": "gen_fixtures::chat::join",
+                        "id": 1025
+                    },
+                    {
+                        "durationMicros": 4164,
+                        "function": "gen_fixtures::chat::load_history",
+                        "id": 1026
+                    }
+                ],
+                "pathOmitted": 0
+            }
+        ],
+        "more": true,
+        "total": 18
+    });
+    assert_eq!(value(slowest(&trace, &params)), expected);
+    let frames = value(slowest(
+        &trace,
+        &SlowestParams {
+            function: Some("handle_frame".to_owned()),
+            limit: None,
+            ..params
+        },
+    ));
+    let found: Vec<u64> = frames["calls"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c["call"]["id"].as_u64())
+        .collect();
+    assert_eq!(found, [2050, 2056, 2054]);
+    assert_eq!(frames["more"], json!(false));
+}
+
+#[test]
+fn errors_are_grouped_by_function_event_and_message_with_an_example() {
+    let trace = open(&[CHAT]);
+    let params = ErrorsParams {
+        handle: handle(),
+        function: None,
+        limit: Some(2),
+    };
+    let expected = json!({
+        "failedCalls": 5,
+        "groups": {
+            "items": [
+                {
+                    "count": 1,
+                    "event": "PANIC",
+                    "example": {
+                        "call": {
+                            "args": "samples=[]",
+                            "durationMicros": 103,
+                            "end": "PANIC",
+                            "error": "attempt to divide by zero",
+                            "function": "gen_fixtures::chat::average",
+                            "id": 3,
+                            "segment": 0,
+                            "start": "2026-11-26T09:16:29.560088Z",
+                            "startMicros": 1795684589560088_u64,
+                            "thread": "main"
+                        },
+                        "path": [
+                            {
+                                "durationMicros": 103,
+                                "function": "gen_fixtures::chat::average",
+                                "id": 3
+                            }
+                        ],
+                        "pathOmitted": 0
+                    },
+                    "function": "gen_fixtures::chat::average",
+                    "message": "attempt to divide by zero"
+                },
+                {
+                    "count": 1,
+                    "event": "EXCEPTION",
+                    "example": {
+                        "call": {
+                            "args": "room_id=\"general\", raw=\"garbage\"",
+                            "durationMicros": 35,
+                            "end": "EXCEPTION",
+                            "error": "expected `kind:text`, got `garbage`",
+                            "function": "gen_fixtures::chat::handle_frame",
+                            "id": 2054,
+                            "parent": 2049,
+                            "segment": 0,
+                            "start": "2026-11-26T09:16:29.557340Z",
+                            "startMicros": 1795684589557340_u64,
+                            "thread": "worker-a"
+                        },
+                        "path": [
+                            {
+                                "durationMicros": 2917,
+                                "function": "gen_fixtures::chat::deliver",
+                                "id": 2049
+                            },
+                            {
+                                "durationMicros": 35,
+                                "function": "gen_fixtures::chat::handle_frame",
+                                "id": 2054
+                            }
+                        ],
+                        "pathOmitted": 0
+                    },
+                    "function": "gen_fixtures::chat::handle_frame",
+                    "message": "expected `kind:text`, got `garbage`"
+                }
+            ],
+            "more": true,
+            "total": 5
+        },
+        "ungrouped": 0
+    });
+    assert_eq!(value(errors(&trace, &params)), expected);
+    let all = value(errors(
+        &trace,
+        &ErrorsParams {
+            limit: None,
+            ..params
+        },
+    ));
+    let groups: Vec<(&str, &str)> = all["groups"]["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|g| Some((g["function"].as_str()?, g["event"].as_str()?)))
+        .collect();
+    assert_eq!(
+        groups,
+        [
+            ("gen_fixtures::chat::average", "PANIC"),
+            ("gen_fixtures::chat::handle_frame", "EXCEPTION"),
+            ("gen_fixtures::chat::load_history", "CANCEL"),
+            ("gen_fixtures::chat::login", "EXCEPTION"),
+            ("gen_fixtures::chat::parse_frame", "EXCEPTION"),
+        ]
+    );
+}
+
+#[test]
+fn tree_shows_each_childs_share_of_its_parent_like_flowtrace_tree() {
+    let trace = open(&[CHAT]);
+    let params = TreeParams {
+        depth: Some(1),
+        ..tree_params(2049)
+    };
+    let expected = json!({
+        "hiddenFaster": 0,
+        "more": true,
+        "nodes": [
+            {
+                "args": "room_id=\"general\", frames=[\"message:hello <world>\",\"garbage\",\"typing:\"]",
+                "children": 4,
+                "closedOn": "worker-b",
+                "depth": 0,
+                "durationMicros": 2917,
+                "end": "EXIT",
+                "function": "gen_fixtures::chat::deliver",
+                "id": 2049,
+                "segment": 0,
+                "start": "2026-11-26T09:16:29.557093Z",
+                "startMicros": 1795684589557093_u64,
+                "thread": "worker-a"
+            },
+            {
+                "args": "room_id=\"general\", raw=\"message:hello <world>\"",
+                "children": 3,
+                "depth": 1,
+                "durationMicros": 222,
+                "end": "EXIT",
+                "function": "gen_fixtures::chat::handle_frame",
+                "id": 2050,
+                "parent": 2049,
+                "segment": 0,
+                "sharePercent": 7.6,
+                "start": "2026-11-26T09:16:29.557114Z",
+                "startMicros": 1795684589557114_u64,
+                "thread": "worker-a"
+            },
+            {
+                "args": "room_id=\"general\", raw=\"garbage\"",
+                "children": 1,
+                "depth": 1,
+                "durationMicros": 35,
+                "end": "EXCEPTION",
+                "error": "expected `kind:text`, got `garbage`",
+                "function": "gen_fixtures::chat::handle_frame",
+                "id": 2054,
+                "parent": 2049,
+                "segment": 0,
+                "sharePercent": 1.2,
+                "start": "2026-11-26T09:16:29.557340Z",
+                "startMicros": 1795684589557340_u64,
+                "thread": "worker-a"
+            },
+            {
+                "args": "room_id=\"general\", raw=\"typing:\"",
+                "children": 2,
+                "depth": 1,
+                "durationMicros": 55,
+                "end": "EXIT",
+                "function": "gen_fixtures::chat::handle_frame",
+                "id": 2056,
+                "parent": 2049,
+                "segment": 0,
+                "sharePercent": 1.9,
+                "start": "2026-11-26T09:16:29.557376Z",
+                "startMicros": 1795684589557376_u64,
+                "thread": "worker-a"
+            },
+            {
+                "args": "room_id=\"general\", text=\"hello &lt;world> \"",
+                "children": 0,
+                "closedOn": "worker-b",
+                "depth": 1,
+                "durationMicros": 2553,
+                "end": "EXIT",
+                "function": "gen_fixtures::chat::fan_out",
+                "id": 2059,
+                "parent": 2049,
+                "segment": 0,
+                "sharePercent": 87.5,
+                "start": "2026-11-26T09:16:29.557438Z",
+                "startMicros": 1795684589557438_u64,
+                "thread": "worker-a"
+            }
+        ],
+        "total": 11
+    });
+    assert_eq!(value(tree(&trace, &params)), expected);
+    let whole = value(tree(&trace, &tree_params(2049)));
+    assert_eq!(
+        ids(&whole, "nodes"),
+        [
+            2049, 2050, 2051, 2052, 2053, 2054, 2055, 2056, 2057, 2058, 2059
+        ]
+    );
+    assert_eq!(whole["more"], json!(false));
+    let fast_hidden = value(tree(
+        &trace,
+        &TreeParams {
+            min_duration: Some("100us".to_owned()),
+            ..tree_params(2049)
+        },
+    ));
+    assert_eq!(ids(&fast_hidden, "nodes"), [2049, 2050, 2053, 2059]);
+    // 2051, 2052, then 2054 and 2056 with their children.
+    assert_eq!(fast_hidden["hiddenFaster"], json!(7));
+    let cut = value(tree(
+        &trace,
+        &TreeParams {
+            limit: Some(3),
+            ..tree_params(2049)
+        },
+    ));
+    assert_eq!(ids(&cut, "nodes"), [2049, 2050, 2051]);
+    assert_eq!(
+        (cut["more"].clone(), cut["total"].clone()),
+        (json!(true), json!(11))
+    );
+}
+
+#[test]
+fn timeline_of_a_thread_and_of_a_call_in_time_order() {
+    let trace = open(&[CHAT]);
+    let params = TimelineParams {
+        thread: Some("worker-b".to_owned()),
+        limit: Some(5),
+        ..timeline_params()
+    };
+    let expected = json!({
+        "more": false,
+        "offset": 0,
+        "records": [
+            {
+                "depth": 1,
+                "durationMicros": 2553,
+                "event": "EXIT",
+                "function": "gen_fixtures::chat::fan_out",
+                "id": 2059,
+                "micros": 1795684589559991_u64,
+                "segment": 0,
+                "thread": "worker-b",
+                "time": "2026-11-26T09:16:29.559991Z"
+            },
+            {
+                "depth": 0,
+                "durationMicros": 2917,
+                "event": "EXIT",
+                "function": "gen_fixtures::chat::deliver",
+                "id": 2049,
+                "micros": 1795684589560010_u64,
+                "segment": 0,
+                "thread": "worker-b",
+                "time": "2026-11-26T09:16:29.560010Z"
+            }
+        ],
+        "total": 2
+    });
+    assert_eq!(value(timeline(&trace, &params)), expected);
+    let call = value(timeline(
+        &trace,
+        &TimelineParams {
+            id: Some(2050),
+            limit: Some(4),
+            offset: Some(1),
+            ..timeline_params()
+        },
+    ));
+    let records: Vec<(u64, &str, Option<&str>)> = call["records"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| {
+            Some((
+                r["id"].as_u64()?,
+                r["event"].as_str()?,
+                r["result"].as_str(),
+            ))
+        })
+        .collect();
+    assert_eq!(
+        records,
+        [
+            (2051, "ENTER", None),
+            (2051, "EXIT", None),
+            (2052, "ENTER", None),
+            (2052, "EXIT", Some("\"hello &lt;world>\"")),
+        ]
+    );
+    assert_eq!(
+        (call["total"].clone(), call["more"].clone()),
+        (json!(8), json!(true))
+    );
+}
+
+#[test]
+fn critical_path_follows_the_longest_child_to_the_hotspot() {
+    let trace = open(&[CHAT]);
+    let params = CriticalPathParams {
+        handle: handle(),
+        id: 2049,
+        segment: None,
+        limit: None,
+    };
+    let expected = json!({
+        "hotspot": {
+            "function": "gen_fixtures::chat::fan_out",
+            "id": 2059,
+            "ofTotalPercent": 87.5,
+            "selfMicros": 2553
+        },
+        "more": false,
+        "steps": [
+            {
+                "args": "room_id=\"general\", frames=[\"message:hello <world>\",\"garbage\",\"typing:\"]",
+                "closedOn": "worker-b",
+                "durationMicros": 2917,
+                "end": "EXIT",
+                "function": "gen_fixtures::chat::deliver",
+                "id": 2049,
+                "ofTotalPercent": 100.0,
+                "otherChildren": 3,
+                "segment": 0,
+                "selfMicros": 52,
+                "start": "2026-11-26T09:16:29.557093Z",
+                "startMicros": 1795684589557093_u64,
+                "thread": "worker-a"
+            },
+            {
+                "args": "room_id=\"general\", text=\"hello &lt;world> \"",
+                "closedOn": "worker-b",
+                "durationMicros": 2553,
+                "end": "EXIT",
+                "function": "gen_fixtures::chat::fan_out",
+                "id": 2059,
+                "ofTotalPercent": 87.5,
+                "otherChildren": 0,
+                "parent": 2049,
+                "segment": 0,
+                "selfMicros": 2553,
+                "sharePercent": 87.5,
+                "start": "2026-11-26T09:16:29.557438Z",
+                "startMicros": 1795684589557438_u64,
+                "thread": "worker-a"
+            }
+        ]
+    });
+    assert_eq!(value(critical_path(&trace, &params)), expected);
+    let cut = value(critical_path(
+        &trace,
+        &CriticalPathParams {
+            id: 2050,
+            limit: Some(1),
+            ..params
+        },
+    ));
+    assert_eq!(ids(&cut, "steps"), [2050]);
+    assert_eq!(cut["more"], json!(true));
+    // `store` (153 µs of 222) is where handle_frame's time goes, but the chain stopped above it.
+    assert_eq!(cut["hotspot"]["id"], json!(2050));
+}
