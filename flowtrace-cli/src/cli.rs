@@ -49,8 +49,10 @@ enum Command {
     Check(CheckArgs),
     /// Convert to the Chrome Trace Event Format, for ui.perfetto.dev and chrome://tracing.
     Export(ExportArgs),
-    /// Serve the Model Context Protocol on stdin/stdout: tools for an AI assistant to open,
-    /// search and explain traces.
+    /// Serve MCP on stdin/stdout: tools for an AI assistant to query traces.
+    ///
+    /// A Model Context Protocol server (register it with the client as the command `flowtrace`
+    /// with the argument `mcp`); its tools open, summarise, search and explain traces.
     Mcp(McpArgs),
 }
 

@@ -1,10 +1,12 @@
 """Drives `flowtrace mcp` with the official MCP Python SDK (PyPI `mcp`), a client that is not ours.
 
-Usage: python mcp_client.py FLOWTRACE_BINARY TRACE_FILE
+Usage: python mcp_client.py FLOWTRACE_BINARY CHAT_TRACE DEMO_CHAT_TRACE
 
-Starts the server over stdio, lists its tools, calls each one on the trace (the CLI's
-`tests/fixtures/chat.jsonl`), checks the structured results and the error answers, and exits 0
-only when every check held. Run by `tests/mcp_client.rs` with the venv `scripts/test` makes.
+Starts the server over stdio, lists its tools, calls each one on CHAT_TRACE (the CLI's
+`tests/fixtures/chat.jsonl`), checks the structured results and the error answers, then runs the
+README's "why was this request slow?" workflow on DEMO_CHAT_TRACE (a trace demo-chat wrote), and
+exits 0 only when every check held. Run by `tests/mcp_client.rs` with the venv `scripts/test`
+makes.
 """
 
 import asyncio
@@ -44,7 +46,7 @@ async def refused(client, name, arguments):
     return result.content[0].text
 
 
-async def main(binary, trace):
+async def main(binary, trace, demo_chat):
     server = StdioServerParameters(command=binary, args=["mcp"])
     async with asyncio.timeout(60):
         async with Client(server) as client:
@@ -133,12 +135,20 @@ async def main(binary, trace):
             again = await call(client, "summary", {"handle": handle, "limit": 1})
             assert again["functions"]["items"][0]["function"] == "gen_fixtures::chat::join", again
 
+            # The README's workflow on a demo-chat trace: open, slowest, critical_path.
+            demo = (await call(client, "open", {"paths": [demo_chat]}))["handle"]
+            slowest = await call(client, "slowest", {"handle": demo, "limit": 3})
+            assert [c["call"]["id"] for c in slowest["calls"]] == [4, 5, 10], slowest
+            path = await call(client, "critical_path", {"handle": demo, "id": 4})
+            assert ids(path["steps"]) == [4, 5, 10], path
+            assert path["hotspot"]["function"] == "demo_chat::connection::send_half", path
+
             closed = await call(client, "close", {"handle": handle})
             assert closed == {"closed": handle}, closed
             message = await refused(client, "summary", {"handle": handle})
-            assert message == f"no open trace `{handle}` (none is open); call `open` first", message
+            assert message == f"no open trace `{handle}` (open: {demo}); call `open` first", message
     print(f"all checks passed: {len(TOOLS)} tools")
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], sys.argv[2]))
+    asyncio.run(main(sys.argv[1], sys.argv[2], sys.argv[3]))

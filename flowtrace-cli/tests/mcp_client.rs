@@ -1,7 +1,7 @@
 //! `flowtrace mcp` against a real MCP client that is not ours: the official MCP Python SDK
 //! (PyPI `mcp`) runs `tests/mcp_client.py`, which starts the built `flowtrace mcp` over stdio,
 //! lists the tools, calls each one on `tests/fixtures/chat.jsonl` and checks the results and
-//! the error answers.
+//! the error answers, then runs the README's workflow on `tests/fixtures/demo-chat.jsonl`.
 //!
 //! The SDK lives in a virtual environment next to the build, `target/mcp-venv`, which
 //! `scripts/test` creates; without it this test fails and says so.
@@ -39,6 +39,7 @@ fn the_official_python_sdk_lists_and_calls_every_tool() {
         .arg(manifest.join("tests/mcp_client.py"))
         .arg(binary)
         .arg(manifest.join("tests/fixtures/chat.jsonl"))
+        .arg(manifest.join("tests/fixtures/demo-chat.jsonl"))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

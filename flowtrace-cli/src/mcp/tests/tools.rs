@@ -720,3 +720,51 @@ fn critical_path_follows_the_longest_child_to_the_hotspot() {
     // `store` (153 µs of 222) is where handle_frame's time goes, but the chain stopped above it.
     assert_eq!(cut["hotspot"]["id"], json!(2050));
 }
+
+#[test]
+fn the_readme_workflow_on_a_demo_chat_trace() {
+    // Recorded from demo-chat while two WebSocket clients chatted (see the README).
+    let trace = open(&["tests/fixtures/demo-chat.jsonl"]);
+    let slow = value(slowest(
+        &trace,
+        &SlowestParams {
+            handle: handle(),
+            function: None,
+            limit: Some(3),
+        },
+    ));
+    let found: Vec<(u64, &str)> = slow["calls"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| Some((c["call"]["id"].as_u64()?, c["call"]["function"].as_str()?)))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            (4, "demo_chat::ws::handle_socket"),
+            (5, "demo_chat::connection::serve"),
+            (10, "demo_chat::connection::send_half"),
+        ]
+    );
+    let path = value(critical_path(
+        &trace,
+        &CriticalPathParams {
+            handle: handle(),
+            id: 4,
+            segment: None,
+            limit: None,
+        },
+    ));
+    assert_eq!(ids(&path, "steps"), [4, 5, 10]);
+    assert_eq!(
+        path["hotspot"],
+        json!({
+            "id": 10,
+            "function": "demo_chat::connection::send_half",
+            "selfMicros": 1_463_429,
+            "ofTotalPercent": 100.0
+        })
+    );
+    assert_eq!(path["steps"][2]["end"], json!("CANCEL"));
+}
