@@ -87,3 +87,10 @@ pub(super) fn tree_params(id: u64) -> TreeParams {
 
 mod inputs;
 mod tools;
+
+/// The expected result `tests/mcp-golden/{name}.json`.
+pub(super) fn golden(name: &str) -> Value {
+    let path = format!("tests/mcp-golden/{name}.json");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
+}

@@ -1,5 +1,6 @@
-//! Each tool on `chat.jsonl`, compared with its exact structured result; the durations and
-//! shares agree with the CLI's `tests/golden/tree-chat.txt` and `stats-chat.txt`.
+//! Each tool on `chat.jsonl`, compared with its exact structured result in
+//! `tests/mcp-golden/<case>.json`; the durations and shares there agree with the CLI's
+//! `tests/golden/tree-chat.txt` and `stats-chat.txt`.
 
 use serde_json::json;
 
@@ -13,57 +14,7 @@ use crate::mcp::timeline::{TimelineParams, timeline};
 #[test]
 fn open_reports_counts_time_range_processes_functions_and_the_check_verdict() {
     let trace = open(&[CHAT]);
-    let expected = json!({
-        "calls": 18,
-        "check": {
-            "first": [],
-            "more": false,
-            "ok": true,
-            "summary": "check ok: 36 lines (18 calls, 1 file)",
-            "violations": 0
-        },
-        "files": [
-            "tests/fixtures/chat.jsonl"
-        ],
-        "first": "2026-11-26T09:16:29.548482Z",
-        "firstMicros": 1795684589548482_u64,
-        "functions": {
-            "items": [
-                {
-                    "calls": 3,
-                    "function": "gen_fixtures::chat::handle_frame"
-                },
-                {
-                    "calls": 3,
-                    "function": "gen_fixtures::chat::parse_frame"
-                }
-            ],
-            "more": true,
-            "total": 11
-        },
-        "handle": "t1",
-        "indexedCalls": 18,
-        "last": "2026-11-26T09:16:29.560201Z",
-        "lastMicros": 1795684589560201_u64,
-        "lines": 36,
-        "malformed": 0,
-        "openCalls": 0,
-        "partialLines": 0,
-        "processes": [
-            {
-                "calls": 18,
-                "files": [
-                    "tests/fixtures/chat.jsonl"
-                ],
-                "firstMicros": 1795684589548482_u64,
-                "lastMicros": 1795684589560201_u64,
-                "lines": 36,
-                "segment": 0
-            }
-        ],
-        "records": 36,
-        "spanMicros": 11719
-    });
+    let expected = golden("open");
     assert_eq!(value(describe("t1", &trace, Some(2))), expected);
 }
 
@@ -76,56 +27,7 @@ fn summary_is_the_stats_table_sorted_and_cut_to_the_limit() {
         function: None,
         limit: Some(3),
     };
-    let expected = json!({
-        "dropped": 0,
-        "functions": {
-            "items": [
-                {
-                    "calls": 1,
-                    "cancels": 0,
-                    "errors": 0,
-                    "function": "gen_fixtures::chat::join",
-                    "maxMicros": 4176,
-                    "meanMicros": 4176,
-                    "p50Micros": 4176,
-                    "p95Micros": 4176,
-                    "p99Micros": 4176,
-                    "panics": 0,
-                    "totalMicros": 4176
-                },
-                {
-                    "calls": 1,
-                    "cancels": 1,
-                    "errors": 0,
-                    "function": "gen_fixtures::chat::load_history",
-                    "maxMicros": 4164,
-                    "meanMicros": 4164,
-                    "p50Micros": 4164,
-                    "p95Micros": 4164,
-                    "p99Micros": 4164,
-                    "panics": 0,
-                    "totalMicros": 4164
-                },
-                {
-                    "calls": 1,
-                    "cancels": 0,
-                    "errors": 0,
-                    "function": "gen_fixtures::chat::presence",
-                    "maxMicros": 4138,
-                    "meanMicros": 4138,
-                    "p50Micros": 4138,
-                    "p95Micros": 4138,
-                    "p99Micros": 4138,
-                    "panics": 0,
-                    "totalMicros": 4138
-                }
-            ],
-            "more": true,
-            "total": 11
-        },
-        "malformed": 0,
-        "records": 36
-    });
+    let expected = golden("summary-p99");
     assert_eq!(value(summary(&trace, &params)), expected);
     let only = SummaryParams {
         sort: Some(SummarySort::Count),
@@ -157,38 +59,7 @@ fn search_by_event_pages_in_start_order() {
         limit: Some(2),
         ..Default::default()
     };
-    let expected = json!({
-        "calls": [
-            {
-                "args": "user=\"ada\", password=\"***\"",
-                "durationMicros": 99,
-                "end": "EXCEPTION",
-                "error": "password of ada is too short",
-                "function": "gen_fixtures::chat::login",
-                "id": 1,
-                "segment": 0,
-                "start": "2026-11-26T09:16:29.548482Z",
-                "startMicros": 1795684589548482_u64,
-                "thread": "main"
-            },
-            {
-                "args": "room_id=\"general\", raw=\"garbage\"",
-                "durationMicros": 35,
-                "end": "EXCEPTION",
-                "error": "expected `kind:text`, got `garbage`",
-                "function": "gen_fixtures::chat::handle_frame",
-                "id": 2054,
-                "parent": 2049,
-                "segment": 0,
-                "start": "2026-11-26T09:16:29.557340Z",
-                "startMicros": 1795684589557340_u64,
-                "thread": "worker-a"
-            }
-        ],
-        "more": true,
-        "offset": 0,
-        "total": 3
-    });
+    let expected = golden("search-exceptions");
     assert_eq!(searched(&trace, params), expected);
     let next = searched(
         &trace,
@@ -278,60 +149,7 @@ fn slowest_lists_the_longest_calls_with_their_paths() {
         function: None,
         limit: Some(2),
     };
-    let expected = json!({
-        "calls": [
-            {
-                "call": {
-                    "args": "room_id=\"general\", client_id=\"ada\"",
-                    "durationMicros": 4176,
-                    "end": "EXIT",
-                    "function": "gen_fixtures::chat::join",
-                    "id": 1025,
-                    "segment": 0,
-                    "start": "2026-11-26T09:16:29.548977Z",
-                    "startMicros": 1795684589548977_u64,
-                    "thread": "tokio-rt-worker"
-                },
-                "path": [
-                    {
-                        "durationMicros": 4176,
-                        "function": "gen_fixtures::chat::join",
-                        "id": 1025
-                    }
-                ],
-                "pathOmitted": 0
-            },
-            {
-                "call": {
-                    "args": "room_id=\"general\", limit=100",
-                    "durationMicros": 4164,
-                    "end": "CANCEL",
-                    "function": "gen_fixtures::chat::load_history",
-                    "id": 1026,
-                    "parent": 1025,
-                    "segment": 0,
-                    "start": "2026-11-26T09:16:29.548987Z",
-                    "startMicros": 1795684589548987_u64,
-                    "thread": "tokio-rt-worker"
-                },
-                "path": [
-                    {
-                        "durationMicros": 4176,
-                        "function": "gen_fixtures::chat::join",
-                        "id": 1025
-                    },
-                    {
-                        "durationMicros": 4164,
-                        "function": "gen_fixtures::chat::load_history",
-                        "id": 1026
-                    }
-                ],
-                "pathOmitted": 0
-            }
-        ],
-        "more": true,
-        "total": 18
-    });
+    let expected = golden("slowest");
     assert_eq!(value(slowest(&trace, &params)), expected);
     let frames = value(slowest(
         &trace,
@@ -359,78 +177,7 @@ fn errors_are_grouped_by_function_event_and_message_with_an_example() {
         function: None,
         limit: Some(2),
     };
-    let expected = json!({
-        "failedCalls": 5,
-        "groups": {
-            "items": [
-                {
-                    "count": 1,
-                    "event": "PANIC",
-                    "example": {
-                        "call": {
-                            "args": "samples=[]",
-                            "durationMicros": 103,
-                            "end": "PANIC",
-                            "error": "attempt to divide by zero",
-                            "function": "gen_fixtures::chat::average",
-                            "id": 3,
-                            "segment": 0,
-                            "start": "2026-11-26T09:16:29.560088Z",
-                            "startMicros": 1795684589560088_u64,
-                            "thread": "main"
-                        },
-                        "path": [
-                            {
-                                "durationMicros": 103,
-                                "function": "gen_fixtures::chat::average",
-                                "id": 3
-                            }
-                        ],
-                        "pathOmitted": 0
-                    },
-                    "function": "gen_fixtures::chat::average",
-                    "message": "attempt to divide by zero"
-                },
-                {
-                    "count": 1,
-                    "event": "EXCEPTION",
-                    "example": {
-                        "call": {
-                            "args": "room_id=\"general\", raw=\"garbage\"",
-                            "durationMicros": 35,
-                            "end": "EXCEPTION",
-                            "error": "expected `kind:text`, got `garbage`",
-                            "function": "gen_fixtures::chat::handle_frame",
-                            "id": 2054,
-                            "parent": 2049,
-                            "segment": 0,
-                            "start": "2026-11-26T09:16:29.557340Z",
-                            "startMicros": 1795684589557340_u64,
-                            "thread": "worker-a"
-                        },
-                        "path": [
-                            {
-                                "durationMicros": 2917,
-                                "function": "gen_fixtures::chat::deliver",
-                                "id": 2049
-                            },
-                            {
-                                "durationMicros": 35,
-                                "function": "gen_fixtures::chat::handle_frame",
-                                "id": 2054
-                            }
-                        ],
-                        "pathOmitted": 0
-                    },
-                    "function": "gen_fixtures::chat::handle_frame",
-                    "message": "expected `kind:text`, got `garbage`"
-                }
-            ],
-            "more": true,
-            "total": 5
-        },
-        "ungrouped": 0
-    });
+    let expected = golden("errors");
     assert_eq!(value(errors(&trace, &params)), expected);
     let all = value(errors(
         &trace,
@@ -464,89 +211,7 @@ fn tree_shows_each_childs_share_of_its_parent_like_flowtrace_tree() {
         depth: Some(1),
         ..tree_params(2049)
     };
-    let expected = json!({
-        "hiddenFaster": 0,
-        "more": true,
-        "nodes": [
-            {
-                "args": "room_id=\"general\", frames=[\"message:hello <world>\",\"garbage\",\"typing:\"]",
-                "children": 4,
-                "closedOn": "worker-b",
-                "depth": 0,
-                "durationMicros": 2917,
-                "end": "EXIT",
-                "function": "gen_fixtures::chat::deliver",
-                "id": 2049,
-                "segment": 0,
-                "start": "2026-11-26T09:16:29.557093Z",
-                "startMicros": 1795684589557093_u64,
-                "thread": "worker-a"
-            },
-            {
-                "args": "room_id=\"general\", raw=\"message:hello <world>\"",
-                "children": 3,
-                "depth": 1,
-                "durationMicros": 222,
-                "end": "EXIT",
-                "function": "gen_fixtures::chat::handle_frame",
-                "id": 2050,
-                "parent": 2049,
-                "segment": 0,
-                "sharePercent": 7.6,
-                "start": "2026-11-26T09:16:29.557114Z",
-                "startMicros": 1795684589557114_u64,
-                "thread": "worker-a"
-            },
-            {
-                "args": "room_id=\"general\", raw=\"garbage\"",
-                "children": 1,
-                "depth": 1,
-                "durationMicros": 35,
-                "end": "EXCEPTION",
-                "error": "expected `kind:text`, got `garbage`",
-                "function": "gen_fixtures::chat::handle_frame",
-                "id": 2054,
-                "parent": 2049,
-                "segment": 0,
-                "sharePercent": 1.2,
-                "start": "2026-11-26T09:16:29.557340Z",
-                "startMicros": 1795684589557340_u64,
-                "thread": "worker-a"
-            },
-            {
-                "args": "room_id=\"general\", raw=\"typing:\"",
-                "children": 2,
-                "depth": 1,
-                "durationMicros": 55,
-                "end": "EXIT",
-                "function": "gen_fixtures::chat::handle_frame",
-                "id": 2056,
-                "parent": 2049,
-                "segment": 0,
-                "sharePercent": 1.9,
-                "start": "2026-11-26T09:16:29.557376Z",
-                "startMicros": 1795684589557376_u64,
-                "thread": "worker-a"
-            },
-            {
-                "args": "room_id=\"general\", text=\"hello &lt;world> \"",
-                "children": 0,
-                "closedOn": "worker-b",
-                "depth": 1,
-                "durationMicros": 2553,
-                "end": "EXIT",
-                "function": "gen_fixtures::chat::fan_out",
-                "id": 2059,
-                "parent": 2049,
-                "segment": 0,
-                "sharePercent": 87.5,
-                "start": "2026-11-26T09:16:29.557438Z",
-                "startMicros": 1795684589557438_u64,
-                "thread": "worker-a"
-            }
-        ],
-        "total": 11
-    });
+    let expected = golden("tree-2049-depth-1");
     assert_eq!(value(tree(&trace, &params)), expected);
     let whole = value(tree(&trace, &tree_params(2049)));
     assert_eq!(
@@ -588,35 +253,7 @@ fn timeline_of_a_thread_and_of_a_call_in_time_order() {
         limit: Some(5),
         ..timeline_params()
     };
-    let expected = json!({
-        "more": false,
-        "offset": 0,
-        "records": [
-            {
-                "depth": 1,
-                "durationMicros": 2553,
-                "event": "EXIT",
-                "function": "gen_fixtures::chat::fan_out",
-                "id": 2059,
-                "micros": 1795684589559991_u64,
-                "segment": 0,
-                "thread": "worker-b",
-                "time": "2026-11-26T09:16:29.559991Z"
-            },
-            {
-                "depth": 0,
-                "durationMicros": 2917,
-                "event": "EXIT",
-                "function": "gen_fixtures::chat::deliver",
-                "id": 2049,
-                "micros": 1795684589560010_u64,
-                "segment": 0,
-                "thread": "worker-b",
-                "time": "2026-11-26T09:16:29.560010Z"
-            }
-        ],
-        "total": 2
-    });
+    let expected = golden("timeline-worker-b");
     assert_eq!(value(timeline(&trace, &params)), expected);
     let call = value(timeline(
         &trace,
@@ -663,49 +300,7 @@ fn critical_path_follows_the_longest_child_to_the_hotspot() {
         segment: None,
         limit: None,
     };
-    let expected = json!({
-        "hotspot": {
-            "function": "gen_fixtures::chat::fan_out",
-            "id": 2059,
-            "ofTotalPercent": 87.5,
-            "selfMicros": 2553
-        },
-        "more": false,
-        "steps": [
-            {
-                "args": "room_id=\"general\", frames=[\"message:hello <world>\",\"garbage\",\"typing:\"]",
-                "closedOn": "worker-b",
-                "durationMicros": 2917,
-                "end": "EXIT",
-                "function": "gen_fixtures::chat::deliver",
-                "id": 2049,
-                "ofTotalPercent": 100.0,
-                "otherChildren": 3,
-                "segment": 0,
-                "selfMicros": 52,
-                "start": "2026-11-26T09:16:29.557093Z",
-                "startMicros": 1795684589557093_u64,
-                "thread": "worker-a"
-            },
-            {
-                "args": "room_id=\"general\", text=\"hello &lt;world> \"",
-                "closedOn": "worker-b",
-                "durationMicros": 2553,
-                "end": "EXIT",
-                "function": "gen_fixtures::chat::fan_out",
-                "id": 2059,
-                "ofTotalPercent": 87.5,
-                "otherChildren": 0,
-                "parent": 2049,
-                "segment": 0,
-                "selfMicros": 2553,
-                "sharePercent": 87.5,
-                "start": "2026-11-26T09:16:29.557438Z",
-                "startMicros": 1795684589557438_u64,
-                "thread": "worker-a"
-            }
-        ]
-    });
+    let expected = golden("critical-path-2049");
     assert_eq!(value(critical_path(&trace, &params)), expected);
     let cut = value(critical_path(
         &trace,
