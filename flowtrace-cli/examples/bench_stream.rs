@@ -12,7 +12,8 @@
 //! per second and the child's peak resident memory (`VmHWM` from `/proc/self/status`). The MCP
 //! server is driven over its stdin and stdout like a client would: `open`, `summary` and
 //! `slowest` (timed together, in lines per second), then `tree`, `critical_path`, `search` and
-//! `timeline` on the slowest call (each timed, in milliseconds).
+//! `timeline` on the slowest call (each timed, in milliseconds), then `open` again without
+//! `check` (the index pass alone).
 
 use std::error::Error;
 use std::fs::File;
@@ -325,6 +326,15 @@ fn measure_mcp(trace: &Path, lines: u64) -> Result<(), Box<dyn Error>> {
         let (_, seconds) = server.call(tool, arguments)?;
         println!("       {tool}: {:.1} ms", seconds * 1e3);
     }
+    // The index pass alone, without `check` beside it.
+    server.call("close", serde_json::json!({"handle": handle}))?;
+    let unchecked = serde_json::json!({"paths": [path], "check": false});
+    let (reopened, seconds) = server.call("open", unchecked)?;
+    server.call("close", serde_json::json!({"handle": reopened["handle"]}))?;
+    println!(
+        "       open without check: {seconds:.2} s ({:.0} lines/s)",
+        lines as f64 / seconds
+    );
     let peak_kib = server.finish()?;
     println!("       peak RSS {:.1} MiB", peak_kib / 1024.0);
     Ok(())
