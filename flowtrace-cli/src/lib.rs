@@ -16,7 +16,8 @@
 //!
 //! `record` parses a line, `input` finds and reads the files, `progress` draws the bar and
 //! warnings; `tail`, `tree`, `stats` (with `histogram`), `check` and `export` are the
-//! subcommands; `format` and `render` turn values into text; `cli` is the clap front end.
+//! subcommands; `mcp` is the MCP server, its tools built on those; `format` and `render` turn
+//! values into text; `cli` is the clap front end.
 //!
 //! # Checking a trace from a test
 //!

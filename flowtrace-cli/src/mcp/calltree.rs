@@ -191,7 +191,10 @@ pub(crate) struct CriticalPath {
 /// Time of `index` covered by none of its children (their intervals merged).
 fn self_time(trace: &TraceIndex, index: u32) -> u64 {
     let call = &trace.calls[index as usize];
-    let (begin, end) = (call.start, call.start + trace.effective_duration(call));
+    let (begin, end) = (
+        call.start,
+        call.start.saturating_add(trace.effective_duration(call)),
+    );
     let mut spans: Vec<(u64, u64)> = trace
         .children_of(index)
         .iter()
@@ -200,7 +203,7 @@ fn self_time(trace: &TraceIndex, index: u32) -> u64 {
             let start = child.start.clamp(begin, end);
             (
                 start,
-                (child.start + trace.effective_duration(child)).clamp(start, end),
+                (child.start.saturating_add(trace.effective_duration(child))).clamp(start, end),
             )
         })
         .collect();

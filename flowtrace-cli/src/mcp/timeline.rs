@@ -103,7 +103,7 @@ pub(crate) fn timeline(trace: &TraceIndex, params: &TimelineParams) -> Result<Ti
         let enter = (call.start, call.segment, call.enter_at, index, false);
         let close = (call.close_at != NO_POSITION).then(|| {
             (
-                call.start + call.duration,
+                call.start.saturating_add(call.duration),
                 call.segment,
                 call.close_at,
                 index,
