@@ -11,6 +11,8 @@ use crate::stats::SortBy;
 /// Functions listed by `open` unless `limit` says otherwise, and at most.
 const DEFAULT_FUNCTIONS: u64 = 50;
 const MAX_FUNCTIONS: u64 = 1_000;
+/// Files and processes listed by `open`, at most (a long rotated set is cut).
+const MAX_LISTED: usize = 100;
 
 /// The input of `open`.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -46,7 +48,7 @@ pub(crate) struct Closed {
 pub(crate) struct Process {
     pub(crate) segment: u32,
     /// Its files, oldest first.
-    pub(crate) files: Vec<String>,
+    pub(crate) files: Page<String>,
     pub(crate) lines: u64,
     pub(crate) calls: u64,
     pub(crate) first_micros: u64,
@@ -82,7 +84,8 @@ pub(crate) struct Verdict {
 pub(crate) struct Opened {
     /// Pass it to every other tool.
     pub(crate) handle: String,
-    pub(crate) files: Vec<String>,
+    /// Every file read, in reading order.
+    pub(crate) files: Page<String>,
     /// Complete lines read, valid or not.
     pub(crate) lines: u64,
     pub(crate) records: u64,
@@ -101,12 +104,22 @@ pub(crate) struct Opened {
     pub(crate) first_micros: u64,
     pub(crate) last_micros: u64,
     pub(crate) span_micros: u64,
-    pub(crate) processes: Vec<Process>,
+    pub(crate) processes: Page<Process>,
     /// Functions by number of calls closed.
     pub(crate) functions: Page<FunctionCalls>,
     /// Absent when `check` was false.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) check: Option<Verdict>,
+}
+
+/// The first `max` items as a [`Page`].
+fn listed<T>(items: impl ExactSizeIterator<Item = T>, max: usize) -> Page<T> {
+    let total = items.len();
+    Page {
+        items: items.take(max).collect(),
+        total: total as u64,
+        more: total > max,
+    }
 }
 
 /// The answer of `open` for the index just built under `handle`.
@@ -121,7 +134,7 @@ pub(crate) fn describe(
     let (first, last) = trace.time_range();
     Ok(Opened {
         handle: handle.to_owned(),
-        files: (0..trace.files.len()).map(path).collect(),
+        files: listed((0..trace.files.len()).map(path), MAX_LISTED),
         lines: trace.records + trace.malformed,
         records: trace.records,
         malformed: trace.malformed,
@@ -138,19 +151,21 @@ pub(crate) fn describe(
         first_micros: first,
         last_micros: last,
         span_micros: last - first,
-        processes: trace
-            .segments
-            .iter()
-            .enumerate()
-            .map(|(i, segment)| Process {
-                segment: i as u32,
-                files: segment.files.clone().map(path).collect(),
-                lines: segment.lines,
-                calls: segment.calls,
-                first_micros: segment.first,
-                last_micros: segment.last,
-            })
-            .collect(),
+        processes: listed(
+            trace
+                .segments
+                .iter()
+                .enumerate()
+                .map(|(i, segment)| Process {
+                    segment: i as u32,
+                    files: listed(segment.files.clone().map(path), MAX_LISTED),
+                    lines: segment.lines,
+                    calls: segment.calls,
+                    first_micros: segment.first,
+                    last_micros: segment.last,
+                }),
+            MAX_LISTED,
+        ),
         functions: Page {
             total: rows.len() as u64,
             more: rows.len() > shown,

@@ -23,9 +23,10 @@ fn a_rotated_set_is_one_process_read_oldest_first() {
         "tests/fixtures/rotated.jsonl.1",
         "tests/fixtures/rotated.jsonl",
     ];
-    assert_eq!(opened["files"], json!(files));
-    assert_eq!(opened["processes"].as_array().map(Vec::len), Some(1));
-    assert_eq!(opened["processes"][0]["files"], json!(files));
+    let page = json!({"items": files, "total": 4, "more": false});
+    assert_eq!(opened["files"], page);
+    assert_eq!(opened["processes"]["total"], json!(1));
+    assert_eq!(opened["processes"]["items"][0]["files"], page);
     assert_eq!(
         (opened["lines"].clone(), opened["calls"].clone()),
         (json!(56), json!(28))
@@ -54,7 +55,7 @@ fn several_traces_are_several_processes_and_a_shared_id_needs_its_segment() {
     let trace = open(&[CHAT, &copy]);
     let opened = value(describe("t1", &trace, None));
     assert_eq!(
-        opened["processes"]
+        opened["processes"]["items"]
             .as_array()
             .into_iter()
             .flatten()
