@@ -77,6 +77,8 @@ struct Builder<'a> {
     groups: HashMap<(u32, End, Option<Box<str>>), usize>,
     max_calls: usize,
     progress: Progress,
+    /// The files of the stream being read, as indexes into `index.files`.
+    stream_files: Range<usize>,
 }
 
 impl<'a> Builder<'a> {
@@ -88,13 +90,15 @@ impl<'a> Builder<'a> {
             groups: HashMap::new(),
             max_calls,
             progress: Progress::hidden(),
+            stream_files: 0..0,
         }
     }
 
     fn run(mut self, streams: &[Stream]) -> Result<(), Error> {
         let mut file_base = 0;
         for stream in streams {
-            self.begin_segment(file_base..file_base + stream.files.len());
+            self.stream_files = file_base..file_base + stream.files.len();
+            self.begin_segment();
             let mut reader = LineReader::new(stream, false);
             let (mut current, mut offset) = (usize::MAX, 0u64);
             loop {
@@ -136,12 +140,12 @@ impl<'a> Builder<'a> {
         Ok(())
     }
 
-    /// Starts a new process: its ids are new. (Each stream is one today; a `START` record will
-    /// begin one too.)
-    fn begin_segment(&mut self, files: Range<usize>) {
+    /// Starts a new process, whose ids are new, in the stream being read. Each stream begins
+    /// one; a `START` record (design §7) will begin one too, once the record parser knows it.
+    fn begin_segment(&mut self) {
         self.open.clear();
         self.index.segments.push(Segment {
-            files,
+            files: self.stream_files.clone(),
             lines: 0,
             calls: 0,
             first: 0,
@@ -185,8 +189,8 @@ impl<'a> Builder<'a> {
                     error.map(|raw| render::shorten(&decoded(raw), MAX_MESSAGE_CHARS).into());
                 self.close(&call, event, duration_micros, at, message);
             }
-            // DROPPED is counted by `stats`; an event this version does not know (a START
-            // once it lands) changes nothing here.
+            // DROPPED is counted by `stats`; an event this version does not know changes
+            // nothing here (a START, once parsed, is `self.begin_segment()`).
             #[allow(unreachable_patterns)]
             _ => {}
         }
