@@ -110,6 +110,8 @@ async def main(binary, trace, demo_chat):
             }, path["hotspot"]
 
             # Bad input: a tool error with a clear message; the server goes on.
+            message = await refused(client, "open", {"paths": []})
+            assert message == "`paths` is empty: give at least one trace file", message
             message = await refused(client, "open", {"paths": [trace + ".missing"]})
             assert message.startswith("cannot open ") and "No such file" in message, message
             message = await refused(client, "search", {"handle": handle, "limit": 5000})

@@ -17,7 +17,7 @@ pub(crate) enum ToolError {
     Open(#[from] Error),
     #[error("no open trace `{handle}` ({open}); call `open` first")]
     UnknownHandle { handle: String, open: String },
-    #[error("{max} traces are open already: `close` one first")]
+    #[error("as many traces are open as `--max-traces` allows ({max}): `close` one first")]
     TooManyTraces { max: usize },
     #[error("`{name}` {value} is over the maximum {max}")]
     OverMaximum {

@@ -112,6 +112,11 @@ pub(crate) struct Opened {
     pub(crate) check: Option<Verdict>,
 }
 
+/// How many functions `open` lists, from its `limit`.
+pub(crate) fn functions_limit(value: Option<u64>) -> Result<usize, ToolError> {
+    limit("limit", value, DEFAULT_FUNCTIONS, MAX_FUNCTIONS)
+}
+
 /// The first `max` items as a [`Page`].
 fn listed<T>(items: impl ExactSizeIterator<Item = T>, max: usize) -> Page<T> {
     let total = items.len();
@@ -128,7 +133,7 @@ pub(crate) fn describe(
     trace: &TraceIndex,
     functions: Option<u64>,
 ) -> Result<Opened, ToolError> {
-    let shown = limit("limit", functions, DEFAULT_FUNCTIONS, MAX_FUNCTIONS)?;
+    let shown = functions_limit(functions)?;
     let rows = trace.stats.rows(SortBy::Count);
     let path = |i: usize| trace.files[i].path.display().to_string();
     let (first, last) = trace.time_range();

@@ -79,13 +79,15 @@ impl FlowtraceServer {
         and index it. Returns a handle for the other tools, the line and call counts, the time \
         range, the processes, the busiest functions and `flowtrace check`'s verdict."
     )]
-    async fn open(
+    pub(super) async fn open(
         &self,
         Parameters(params): Parameters<OpenParams>,
     ) -> Result<Json<Opened>, ToolError> {
         if params.paths.is_empty() {
             return Err(ToolError::NoPaths);
         }
+        // Refused before the work, so that no index is built and kept for an answer never sent.
+        open::functions_limit(params.limit)?;
         if self.traces().by_handle.len() >= self.options.max_traces {
             return Err(ToolError::TooManyTraces {
                 max: self.options.max_traces,

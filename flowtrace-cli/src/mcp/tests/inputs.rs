@@ -272,3 +272,43 @@ fn an_unknown_handle_names_the_open_ones() {
         "no open trace `t7` (none is open); call `open` first"
     );
 }
+
+#[test]
+fn open_refuses_empty_paths_a_bad_limit_and_too_many_traces_before_any_work() {
+    use rmcp::handler::server::wrapper::Parameters;
+
+    use crate::mcp::open::OpenParams;
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let server = FlowtraceServer::new(Options {
+        max_calls: 100,
+        max_traces: 1,
+    });
+    let open = |paths: &[&str], limit: Option<u64>| {
+        let params = OpenParams {
+            paths: paths.iter().map(|p| (*p).to_owned()).collect(),
+            check: Some(false),
+            limit,
+        };
+        runtime
+            .block_on(server.open(Parameters(params)))
+            .map(|opened| opened.0.handle)
+    };
+    assert_eq!(
+        error(open(&[], None)),
+        "`paths` is empty: give at least one trace file"
+    );
+    assert_eq!(
+        error(open(&[CHAT], Some(1_001))),
+        "`limit` 1001 is over the maximum 1000"
+    );
+    // Neither refusal kept a trace: the one allowed still opens, and is the first handle.
+    assert_eq!(open(&[CHAT], None).ok().as_deref(), Some("t1"));
+    assert_eq!(
+        error(open(&[CHAT], None)),
+        "as many traces are open as `--max-traces` allows (1): `close` one first"
+    );
+}
