@@ -1,6 +1,7 @@
 //! Tests of the tools, called directly on indexes of the CLI's fixture traces: `tools` compares
 //! each tool's exact structured result, `inputs` covers the other fixtures (rotated sets,
-//! several processes, invalid and partial traces, a capped index) and every kind of bad input.
+//! several processes, invalid and partial traces, a capped index) and every kind of bad input,
+//! `processes` the segments `START` records begin.
 
 use std::path::PathBuf;
 
@@ -86,6 +87,7 @@ pub(super) fn tree_params(id: u64) -> TreeParams {
 }
 
 mod inputs;
+mod processes;
 mod tools;
 
 /// The expected result `tests/mcp-golden/{name}.json`.
