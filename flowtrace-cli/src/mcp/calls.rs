@@ -12,6 +12,7 @@ use super::common::{
 };
 use super::error::ToolError;
 use super::index::{Call, End, TraceIndex};
+use super::traces::Stitched;
 
 const DEFAULT_CALLS: u64 = 20;
 const DEFAULT_SLOWEST: u64 = 10;
@@ -42,6 +43,9 @@ pub(crate) struct SearchParams {
     pub(crate) min_duration: Option<String>,
     /// Entered or closed on this thread (exact name).
     pub(crate) thread: Option<String>,
+    /// In this distributed trace (32 hex digits): under a root call that carries it, in any
+    /// process.
+    pub(crate) trace: Option<String>,
     /// Calls to return (default 20, at most 1000).
     pub(crate) limit: Option<u64>,
     /// Matching calls to skip first, for the next page.
@@ -105,6 +109,16 @@ pub(crate) fn search(trace: &TraceIndex, params: &SearchParams) -> Result<Found,
     {
         return Err(ToolError::BadRange { from, to });
     }
+    let in_trace = match params.trace.as_deref() {
+        Some(id) => {
+            let mut member = vec![false; trace.calls.len()];
+            for (index, _) in Stitched::of(trace, id)?.members {
+                member[index as usize] = true;
+            }
+            Some(member)
+        }
+        None => None,
+    };
     let text = params.text.as_deref().filter(|t| !t.is_empty());
     let matches = |call: &Call| {
         names[call.name as usize]
@@ -118,7 +132,7 @@ pub(crate) fn search(trace: &TraceIndex, params: &SearchParams) -> Result<Found,
     let mut seen = 0usize;
     let mut more = false;
     for (index, call) in trace.calls.iter().enumerate() {
-        if !matches(call) {
+        if !matches(call) || in_trace.as_ref().is_some_and(|member| !member[index]) {
             continue;
         }
         if let Some(needle) = text

@@ -1,4 +1,5 @@
-//! `tree` (the calls under one call, like `flowtrace tree --id`, depth- and size-limited) and
+//! `tree` (the calls under one call, like `flowtrace tree --id`, or of one distributed trace
+//! across processes, like `flowtrace tree --trace`, depth- and size-limited) and
 //! `critical_path` (the chain of children that accounts for most of a call's time).
 
 use schemars::JsonSchema;
@@ -7,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::common::{CallInfo, call_info, limit, min_duration, resolve};
 use super::error::ToolError;
 use super::index::TraceIndex;
+use super::traces::Stitched;
 
 const DEFAULT_DEPTH: u64 = 4;
 const MAX_DEPTH: u64 = 100;
@@ -21,9 +23,12 @@ const MAX_STEPS: u64 = 100;
 pub(crate) struct TreeParams {
     /// The handle `open` returned.
     pub(crate) handle: String,
-    /// The call at the top of the tree.
-    pub(crate) id: u64,
-    /// Its process, when the id is in several (see `open`'s `processes`).
+    /// The call at the top of the tree (give this or `trace`).
+    pub(crate) id: Option<u64>,
+    /// Or a distributed trace (32 hex digits): its root calls in every process, each that
+    /// continues a call of another process shown under that call.
+    pub(crate) trace: Option<String>,
+    /// The process of `id`, when the id is in several (see `open`'s `processes`).
     pub(crate) segment: Option<u32>,
     /// Levels below the call to show (default 4, at most 100; 0 shows the call alone).
     pub(crate) depth: Option<u64>,
@@ -37,12 +42,12 @@ pub(crate) struct TreeParams {
 #[derive(Debug, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct TreeNode {
-    /// 0 for the call asked for, 1 for its children, …
+    /// 0 for the call asked for (or a top of the trace), 1 for its children, …
     pub(crate) depth: u32,
     /// Its share of its parent's time, in percent (absent at the top).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) share_percent: Option<f64>,
-    /// Its direct children, shown or not.
+    /// Its direct children, shown or not (with a trace: those in other processes too).
     pub(crate) children: u32,
     #[serde(flatten)]
     pub(crate) call: CallInfo,
@@ -54,7 +59,7 @@ pub(crate) struct TreeNode {
 pub(crate) struct Tree {
     /// Depth first, children in the order they started.
     pub(crate) nodes: Vec<TreeNode>,
-    /// Calls in the whole subtree.
+    /// Calls in the whole subtree (or trace).
     pub(crate) total: u64,
     /// Calls hidden by `minDuration` (with their subtrees).
     pub(crate) hidden_faster: u64,
@@ -65,17 +70,6 @@ pub(crate) struct Tree {
 /// `part` as a percentage of `whole`, to one decimal.
 fn share(part: u64, whole: u64) -> Option<f64> {
     (whole > 0).then(|| (part as f64 * 1000.0 / whole as f64).round() / 10.0)
-}
-
-/// How many calls are in the subtree of `index`, itself included.
-fn subtree_size(trace: &TraceIndex, index: u32) -> u64 {
-    let mut stack = vec![index];
-    let mut count = 0;
-    while let Some(at) = stack.pop() {
-        count += 1;
-        stack.extend_from_slice(trace.children_of(at));
-    }
-    count
 }
 
 /// Runs `tree`.
@@ -92,19 +86,24 @@ pub(crate) fn tree(trace: &TraceIndex, params: &TreeParams) -> Result<Tree, Tool
     };
     let shown = limit("limit", params.limit, DEFAULT_NODES, MAX_NODES)?;
     let min = min_duration(params.min_duration.as_deref())?;
-    let top = resolve(trace, params.id, params.segment)?;
+    let calls = match (params.id, params.trace.as_deref()) {
+        (Some(id), None) => Stitched::of_call(trace, resolve(trace, id, params.segment)?),
+        (None, Some(id)) => Stitched::of(trace, id)?,
+        _ => return Err(ToolError::IdOrTrace),
+    };
     let mut nodes = Vec::new();
     let mut hidden_faster = 0;
     // Depth first with an explicit stack: a deep recursion in the traced program must not
     // overflow ours.
-    let mut stack = vec![(top, 0u32, None)];
+    let mut stack: Vec<(u32, u32, Option<u64>)> =
+        calls.tops.iter().rev().map(|&top| (top, 0, None)).collect();
     while let Some((index, depth, parent_duration)) = stack.pop() {
         if nodes.len() == shown {
             break;
         }
         let call = &trace.calls[index as usize];
         let duration = trace.effective_duration(call);
-        let children = trace.children_of(index);
+        let children = calls.children(trace, index);
         nodes.push(TreeNode {
             depth,
             share_percent: parent_duration.and_then(|parent| share(duration, parent)),
@@ -118,13 +117,13 @@ pub(crate) fn tree(trace: &TraceIndex, params: &TreeParams) -> Result<Tree, Tool
             let fast =
                 min.is_some_and(|min| trace.effective_duration(&trace.calls[child as usize]) < min);
             if fast {
-                hidden_faster += subtree_size(trace, child);
+                hidden_faster += calls.subtree_size(trace, child);
             } else {
                 stack.push((child, depth + 1, Some(duration)));
             }
         }
     }
-    let total = subtree_size(trace, top);
+    let total = calls.members.len() as u64;
     Ok(Tree {
         more: (nodes.len() as u64) < total,
         nodes,

@@ -43,8 +43,14 @@ pub(crate) enum ToolError {
     NotKept { id: u64 },
     #[error("no thread named `{name}` in the trace (threads: {threads})")]
     NoSuchThread { name: String, threads: String },
-    #[error("give exactly one of `thread` and `id`")]
+    #[error("give exactly one of `thread`, `id` and `trace`")]
     ThreadOrId,
+    #[error("give exactly one of `id` and `trace`")]
+    IdOrTrace,
+    #[error("invalid trace id `{0}`: expected 32 hex digits")]
+    BadTraceId(String),
+    #[error("no call of trace {trace} in the trace{}", if *capped { " (or none the index kept: the trace has more calls than `--max-calls` keeps)" } else { "" })]
+    NoSuchTrace { trace: String, capped: bool },
     #[error("{} changed since it was opened: `open` it again", path.display())]
     Changed { path: PathBuf },
     #[error("a line of {} is longer than {max} bytes", path.display())]

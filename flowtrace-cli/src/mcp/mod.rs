@@ -25,6 +25,7 @@ mod summary;
 #[cfg(test)]
 mod tests;
 mod timeline;
+mod traces;
 
 /// Calls kept per trace by default: about 76 bytes each, so at most ~380 MB.
 pub(crate) const DEFAULT_MAX_CALLS: usize = 5_000_000;

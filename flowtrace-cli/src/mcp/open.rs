@@ -47,6 +47,14 @@ pub(crate) struct Closed {
 #[serde(rename_all = "camelCase")]
 pub(crate) struct Process {
     pub(crate) segment: u32,
+    /// From the `START` record that began it; absent without one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) service: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) pid: Option<u64>,
+    /// Random per start (16 hex digits): tells apart runs with the same service and pid.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) instance: Option<String>,
     /// Its files, oldest first.
     pub(crate) files: Page<String>,
     pub(crate) lines: u64,
@@ -163,6 +171,9 @@ pub(crate) fn describe(
                 .enumerate()
                 .map(|(i, segment)| Process {
                     segment: i as u32,
+                    service: segment.start.as_ref().map(|s| s.service.to_string()),
+                    pid: segment.start.as_ref().map(|s| s.pid),
+                    instance: segment.start.as_ref().map(|s| s.instance.to_string()),
                     files: listed(segment.files.clone().map(path), MAX_LISTED),
                     lines: segment.lines,
                     calls: segment.calls,

@@ -1,5 +1,6 @@
-//! `timeline`: the records of one thread, or of one call and everything under it, in time
-//! order, windowed by a start time, an offset and a limit.
+//! `timeline`: the records of one thread, of one call and everything under it, or of one
+//! distributed trace across processes, in time order, windowed by a start time, an offset and
+//! a limit.
 
 use std::collections::BinaryHeap;
 
@@ -10,12 +11,13 @@ use super::calls::thread_named;
 use super::common::{limit, offset, resolve, utc};
 use super::error::ToolError;
 use super::index::{End, NO_CALL, NO_POSITION, TraceIndex};
+use super::traces::Stitched;
 
 const DEFAULT_RECORDS: u64 = 50;
 const MAX_RECORDS: u64 = 1_000;
 const MAX_OFFSET: u64 = 100_000;
 
-/// The input of `timeline`: give `thread` or `id`.
+/// The input of `timeline`: give `thread`, `id` or `trace`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct TimelineParams {
@@ -25,6 +27,8 @@ pub(crate) struct TimelineParams {
     pub(crate) thread: Option<String>,
     /// The records of this call and of every call under it.
     pub(crate) id: Option<u64>,
+    /// The records of this distributed trace (32 hex digits), in every process.
+    pub(crate) trace: Option<String>,
     /// Only this process (for `thread`), or the process of `id` when it is in several.
     pub(crate) segment: Option<u32>,
     /// Start at this time (epoch microseconds).
@@ -49,7 +53,7 @@ pub(crate) struct Entry {
     /// `module::function`.
     pub(crate) function: String,
     pub(crate) thread: String,
-    /// Calls above this one (0 at a root).
+    /// Calls above this one (0 at a root; with `trace`, counted across processes).
     pub(crate) depth: u32,
     /// On ENTER: the arguments.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -112,8 +116,10 @@ pub(crate) fn timeline(trace: &TraceIndex, params: &TimelineParams) -> Result<Ti
         });
         (enter, close)
     };
-    match (&params.thread, params.id) {
-        (Some(name), None) => {
+    // With a trace, depths count the calls above across processes.
+    let mut depths: Option<std::collections::HashMap<u32, u32>> = None;
+    match (&params.thread, params.id, params.trace.as_deref()) {
+        (Some(name), None, None) => {
             let thread = thread_named(trace, name)?;
             for (index, call) in trace.calls.iter().enumerate() {
                 if params.segment.is_some_and(|s| s != call.segment) {
@@ -130,7 +136,16 @@ pub(crate) fn timeline(trace: &TraceIndex, params: &TimelineParams) -> Result<Ti
                 }
             }
         }
-        (None, Some(id)) => {
+        (None, None, Some(id)) => {
+            let members = Stitched::of(trace, id)?.members;
+            for &(index, _) in &members {
+                let (enter, close) = keys(index);
+                take(enter);
+                close.into_iter().for_each(&mut take);
+            }
+            depths = Some(members.into_iter().collect());
+        }
+        (None, Some(id), None) => {
             let mut stack = vec![resolve(trace, id, params.segment)?];
             while let Some(index) = stack.pop() {
                 let (enter, close) = keys(index);
@@ -144,7 +159,10 @@ pub(crate) fn timeline(trace: &TraceIndex, params: &TimelineParams) -> Result<Ti
     let mut selected = heap.into_sorted_vec();
     let records = selected
         .drain(skip.min(selected.len())..)
-        .map(|key| entry(trace, key))
+        .map(|key| {
+            let depth = depths.as_ref().and_then(|d| d.get(&key.3).copied());
+            entry(trace, key, depth)
+        })
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Timeline {
         more: total > (skip + records.len()) as u64,
@@ -154,18 +172,23 @@ pub(crate) fn timeline(trace: &TraceIndex, params: &TimelineParams) -> Result<Ti
     })
 }
 
+/// The record `key`, at `depth` when known, else at its depth in its process.
 fn entry(
     trace: &TraceIndex,
     (micros, segment, _, index, closing): Key,
+    depth: Option<u32>,
 ) -> Result<Entry, ToolError> {
     let call = &trace.calls[index as usize];
     let details = trace.details(call)?;
-    let mut depth = 0;
-    let mut parent = call.parent;
-    while parent != NO_CALL {
-        depth += 1;
-        parent = trace.calls[parent as usize].parent;
-    }
+    let depth = depth.unwrap_or_else(|| {
+        let mut depth = 0;
+        let mut parent = call.parent;
+        while parent != NO_CALL {
+            depth += 1;
+            parent = trace.calls[parent as usize].parent;
+        }
+        depth
+    });
     let (event, thread) = match (closing, call.end) {
         (false, _) | (true, End::Open) => ("ENTER", call.thread),
         (true, end) => (end.name(), call.closed_on),

@@ -13,14 +13,17 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 
 use super::{
-    Call, End, ErrorGroup, Interner, NO_CALL, NO_POSITION, Segment, TraceFile, TraceIndex,
+    Call, End, ErrorGroup, Interner, NO_CALL, NO_POSITION, ProcessStart, Segment, TraceFile,
+    TraceIndex, TraceRoot,
 };
 use crate::check;
 use crate::error::Error;
 use crate::ids::IdMap;
 use crate::input::{self, Item, LineReader, Place, Stream};
 use crate::progress::Progress;
-use crate::record::{self, Body, Call as RecordCall, Event, Record, Strictness, decoded};
+use crate::record::{
+    self, Body, Call as RecordCall, Event, Record, Start, Strictness, TraceLink, decoded,
+};
 use crate::render;
 
 /// Distinct (function, event, message) error groups kept; further messages are only counted.
@@ -150,6 +153,7 @@ impl<'a> Builder<'a> {
             calls: 0,
             first: 0,
             last: 0,
+            start: None,
         });
     }
 
@@ -189,7 +193,7 @@ impl<'a> Builder<'a> {
         segment.last = segment.last.max(record.micros);
         self.index.stats.add(&record);
         match record.body {
-            Body::Enter { call, .. } => self.enter(&call, record.micros, at),
+            Body::Enter { call, link, .. } => self.enter(&call, &link, record.micros, at),
             Body::Close {
                 call,
                 event,
@@ -201,12 +205,25 @@ impl<'a> Builder<'a> {
                     error.map(|raw| render::shorten(&decoded(raw), MAX_MESSAGE_CHARS).into());
                 self.close(&call, event, duration_micros, at, message);
             }
-            // DROPPED is counted by `stats`; START began its segment above.
-            Body::Dropped { .. } | Body::Start(_) => {}
+            Body::Start(start) => self.start(&start),
+            // DROPPED is counted by `stats`.
+            Body::Dropped { .. } => {}
         }
     }
 
-    fn enter(&mut self, call: &RecordCall<'_>, micros: u64, at: u64) {
+    /// Keeps what the `START` beginning this segment says (a later one began another).
+    fn start(&mut self, start: &Start<'_>) {
+        let segment = self.segment();
+        if segment.start.is_none() {
+            segment.start = Some(ProcessStart {
+                service: start.service.as_ref().into(),
+                pid: start.pid,
+                instance: start.instance.into(),
+            });
+        }
+    }
+
+    fn enter(&mut self, call: &RecordCall<'_>, link: &TraceLink<'_>, micros: u64, at: u64) {
         self.segment().calls += 1;
         self.index.calls_seen += 1;
         // Once full, no later call is kept, so that no kept call misses its parent.
@@ -234,6 +251,17 @@ impl<'a> Builder<'a> {
             end: End::Open,
         });
         self.open.insert(call.id, index);
+        // Lenient parsing lets a malformed trace id through; such a root is in no trace.
+        let trace = link.trace.and_then(|t| u128::from_str_radix(t, 16).ok());
+        if let (None, Some(trace)) = (call.parent, trace) {
+            self.index.trace_roots.push(TraceRoot {
+                call: index,
+                trace,
+                remote_parent: link
+                    .remote_parent
+                    .and_then(|span| u64::from_str_radix(span, 16).ok()),
+            });
+        }
     }
 
     fn close(

@@ -3,7 +3,8 @@
 //! the files), the children of each call, the calls sorted by id, the `stats` table and the
 //! error groups. Arguments, results and errors stay in the files and are read back by position
 //! ([`lines`]) only for the few calls a tool shows, so memory grows with the number of calls
-//! kept (about 76 bytes each, at most `max_calls` of them), not with the size of the file.
+//! kept (about 76 bytes each, at most `max_calls` of them, and 32 more for each root call that
+//! carries a distributed trace id), not with the size of the file.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -94,7 +95,27 @@ pub(crate) struct TraceFile {
     pub(crate) file: Mutex<File>,
 }
 
-/// One traced process: a file and its rotated set (a `START` record will begin a new one).
+/// What a `START` record said about the process it began.
+#[derive(Clone, Debug)]
+pub(crate) struct ProcessStart {
+    pub(crate) service: Box<str>,
+    pub(crate) pid: u64,
+    /// 16 hex digits, random per start: span ids derive from it (design §7).
+    pub(crate) instance: Box<str>,
+}
+
+/// A kept root call whose `ENTER` names a distributed trace (design §7).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct TraceRoot {
+    /// Index of the call.
+    pub(crate) call: u32,
+    /// The W3C trace id.
+    pub(crate) trace: u128,
+    /// The span id of the call in another process it continues, if any.
+    pub(crate) remote_parent: Option<u64>,
+}
+
+/// One traced process: a file and its rotated set, or the lines from a `START` on.
 #[derive(Clone, Debug)]
 pub(crate) struct Segment {
     /// Its files, as indexes into [`TraceIndex::files`].
@@ -105,6 +126,8 @@ pub(crate) struct Segment {
     /// Epoch microseconds of its first and last record (0 when it has none).
     pub(crate) first: u64,
     pub(crate) last: u64,
+    /// Its `START` record, when it began with one.
+    pub(crate) start: Option<ProcessStart>,
 }
 
 /// The calls that ended with one error event, function and message.
@@ -136,6 +159,8 @@ pub(crate) struct TraceIndex {
     pub(crate) threads: Vec<Box<str>>,
     pub(crate) stats: Stats,
     pub(crate) error_groups: Vec<ErrorGroup>,
+    /// The kept root calls with a trace id, in the order of their `ENTER` records.
+    pub(crate) trace_roots: Vec<TraceRoot>,
     /// Error groups not kept because there were too many distinct messages.
     pub(crate) error_groups_dropped: u64,
     /// Valid records, malformed lines and partial last lines read.

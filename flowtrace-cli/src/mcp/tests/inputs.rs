@@ -238,7 +238,7 @@ fn bad_input_is_a_tool_error_that_says_what_was_wrong() {
     );
     assert_eq!(
         error(timeline(&trace, &timeline_params())),
-        "give exactly one of `thread` and `id`"
+        "give exactly one of `thread`, `id` and `trace`"
     );
     assert_eq!(
         error(timeline(

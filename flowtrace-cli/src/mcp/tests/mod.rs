@@ -1,7 +1,7 @@
 //! Tests of the tools, called directly on indexes of the CLI's fixture traces: `tools` compares
 //! each tool's exact structured result, `inputs` covers the other fixtures (rotated sets,
 //! several processes, invalid and partial traces, a capped index) and every kind of bad input,
-//! `processes` the segments `START` records begin.
+//! `processes` the segments `START` records begin, `traces` one distributed trace across them.
 
 use std::path::PathBuf;
 
@@ -68,6 +68,7 @@ pub(super) fn timeline_params() -> TimelineParams {
         handle: handle(),
         thread: None,
         id: None,
+        trace: None,
         segment: None,
         from: None,
         limit: None,
@@ -78,7 +79,8 @@ pub(super) fn timeline_params() -> TimelineParams {
 pub(super) fn tree_params(id: u64) -> TreeParams {
     TreeParams {
         handle: handle(),
-        id,
+        id: Some(id),
+        trace: None,
         segment: None,
         depth: None,
         limit: None,
@@ -89,6 +91,7 @@ pub(super) fn tree_params(id: u64) -> TreeParams {
 mod inputs;
 mod processes;
 mod tools;
+mod traces;
 
 /// The expected result `tests/mcp-golden/{name}.json`.
 pub(super) fn golden(name: &str) -> Value {
