@@ -59,6 +59,8 @@ async def main(binary, trace, demo_chat):
                 assert tool.output_schema is not None, f"{name} has no output schema"
                 required = tool.input_schema.get("required", [])
                 assert ("paths" if name == "open" else "handle") in required, (name, required)
+            for name in ("search", "tree", "timeline"):
+                assert "trace" in tools[name].input_schema["properties"], name
 
             opened = await call(client, "open", {"paths": [trace]})
             handle = opened["handle"]
@@ -66,6 +68,8 @@ async def main(binary, trace, demo_chat):
             assert opened["check"]["ok"] is True, opened["check"]
             assert opened["functions"]["total"] == 11, opened["functions"]
             assert opened["spanMicros"] == 9_874, opened
+            process = opened["processes"]["items"][0]
+            assert (process["service"], process["pid"]) == ("gen_fixtures", 11073), process
 
             summary = await call(client, "summary", {"handle": handle, "sort": "p99", "limit": 3})
             rows = summary["functions"]
@@ -96,6 +100,15 @@ async def main(binary, trace, demo_chat):
             assert ids(tree["nodes"]) == [2049, 2050, 2054, 2056, 2059], tree
             assert [n.get("sharePercent") for n in tree["nodes"][1:]] == [32.8, 5.3, 7.5, 44.2], tree
             assert (tree["total"], tree["more"]) == (11, True), tree
+            # deliver's trace id, from its ENTER: the same tree, found by trace.
+            by_trace = await call(
+                client, "tree", {"handle": handle, "trace": "a454b481b29185466ff6f827d109f77b"}
+            )
+            assert ids(by_trace["nodes"])[:2] == [2049, 2050] and by_trace["total"] == 11, by_trace
+            found = await call(
+                client, "search", {"handle": handle, "trace": "A454B481B29185466FF6F827D109F77B"}
+            )
+            assert ids(found["calls"]) == list(range(2049, 2060)), found
 
             timeline = await call(client, "timeline", {"handle": handle, "thread": "worker-b"})
             assert [(r["id"], r["event"]) for r in timeline["records"]] == [(2059, "EXIT"), (2049, "EXIT")]
@@ -120,6 +133,10 @@ async def main(binary, trace, demo_chat):
             assert message.startswith("invalid duration `fast`"), message
             message = await refused(client, "tree", {"handle": handle, "id": 99})
             assert message == "no call with id 99 in the trace", message
+            message = await refused(client, "tree", {"handle": handle})
+            assert message == "give exactly one of `id` and `trace`", message
+            message = await refused(client, "timeline", {"handle": handle, "trace": "abc"})
+            assert message == "invalid trace id `abc`: expected 32 hex digits", message
             message = await refused(client, "slowest", {"handle": "t404"})
             assert message == f"no open trace `t404` (open: {handle}); call `open` first", message
             message = await refused(client, "tree", {"handle": handle, "id": "not a number"})

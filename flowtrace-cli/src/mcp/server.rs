@@ -22,7 +22,8 @@ use super::timeline::{self, Timeline, TimelineParams};
 const INSTRUCTIONS: &str = "Reads flowtrace traces (JSON Lines of ENTER/EXIT records of \
     #[flowtrace] functions). Start with `open` on a trace file: it returns a handle for every \
     other tool. To find why something was slow: `slowest`, then `critical_path` on a slow call's \
-    id, then `tree` or `timeline` around it. For failures: `errors`. Durations are in \
+    id, then `tree` or `timeline` around it (or the whole request across services with `trace`, the \
+    trace id of its root calls). For failures: `errors`. Durations are in \
     microseconds; times are epoch microseconds or UTC.";
 
 /// The traces opened by this client, by handle.
@@ -77,7 +78,8 @@ impl FlowtraceServer {
     #[tool(
         description = "Open a flowtrace trace (a .jsonl file, its rotated set, or several files) \
         and index it. Returns a handle for the other tools, the line and call counts, the time \
-        range, the processes, the busiest functions and `flowtrace check`'s verdict."
+        range, the processes (with the service, pid and instance of their START), the busiest \
+        functions and `flowtrace check`'s verdict."
     )]
     pub(super) async fn open(
         &self,
@@ -134,8 +136,8 @@ impl FlowtraceServer {
 
     #[tool(
         description = "Find calls by function or module (substring or glob), how they ended, \
-        text in their arguments/result/error, start time range, minimum duration or thread; \
-        in the order they started, paged with limit and offset."
+        text in their arguments/result/error, start time range, minimum duration, thread or \
+        distributed trace id; in the order they started, paged with limit and offset."
     )]
     fn search(
         &self,
@@ -167,16 +169,17 @@ impl FlowtraceServer {
     }
 
     #[tool(
-        description = "The call tree under one call id, depth first, each call with its share \
-        of its parent's time, limited in depth and size, like `flowtrace tree --id`."
+        description = "The call tree under one call id, or of one distributed trace id across \
+        processes, depth first, each call with its share of its parent's time, limited in depth \
+        and size, like `flowtrace tree --id` and `flowtrace tree --trace`."
     )]
     fn tree(&self, Parameters(params): Parameters<TreeParams>) -> Result<Json<Tree>, ToolError> {
         calltree::tree(&*self.trace(&params.handle)?, &params).map(Json)
     }
 
     #[tool(
-        description = "The records of one thread, or of one call and all calls under it, in \
-        time order (ENTER with arguments, closing records with duration and result or error), \
+        description = "The records of one thread, of one call and all calls under it, or of \
+        one distributed trace across processes, in time order (ENTER with arguments, closing records with duration and result or error), \
         windowed by from, offset and limit."
     )]
     fn timeline(
