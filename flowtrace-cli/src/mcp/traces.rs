@@ -5,7 +5,7 @@
 //! design §7) hangs under that call, among its children in start order, as `flowtrace tree
 //! --trace` stitches it; a root whose remote parent is not in the files is a top of the trace.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use super::error::ToolError;
 use super::index::TraceIndex;
@@ -83,8 +83,7 @@ impl Stitched {
         stitched.walk(trace);
         // Remote parents that form a cycle (a damaged trace) hang under nothing reachable:
         // such roots become tops, so that no call of the trace is lost.
-        let reached: std::collections::HashSet<u32> =
-            stitched.members.iter().map(|&(index, _)| index).collect();
+        let reached: HashSet<u32> = stitched.members.iter().map(|&(index, _)| index).collect();
         let lost: Vec<u32> = roots
             .iter()
             .map(|root| root.call)

@@ -3,8 +3,8 @@
 //! the files), the children of each call, the calls sorted by id, the `stats` table and the
 //! error groups. Arguments, results and errors stay in the files and are read back by position
 //! ([`lines`]) only for the few calls a tool shows, so memory grows with the number of calls
-//! kept (about 76 bytes each, at most `max_calls` of them, and 32 more for each root call that
-//! carries a distributed trace id), not with the size of the file.
+//! kept (about 76 bytes each, at most `max_calls` of them, and about 48 more for each root call
+//! that carries a distributed trace id), not with the size of the file.
 
 use std::collections::HashMap;
 use std::fs::File;
