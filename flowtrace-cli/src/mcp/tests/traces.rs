@@ -233,3 +233,32 @@ fn a_bad_or_unknown_trace_id_is_a_tool_error() {
         "give exactly one of `thread`, `id` and `trace`"
     );
 }
+
+#[test]
+fn remote_parents_in_a_cycle_lose_no_call_and_hang_nothing() {
+    // A damaged trace: two processes whose roots each name the other's root as remote parent.
+    let (a, b) = ("00000000000000a1", "00000000000000b2");
+    let span = |instance: &str| {
+        crate::ids::span_id(instance, 1)
+            .map(|span| format!("{span:016x}"))
+            .unwrap_or_else(|| panic!("no span id for {instance}"))
+    };
+    let run = |instance: &str, parent: &str, micros: u64| {
+        format!(
+            "{{\"timestamp\":1,\"event\":\"START\",\"service\":\"s\",\"pid\":1,\"instance\":\"{instance}\",\"timestampMicros\":{micros}}}\n\
+             {{\"timestamp\":1,\"event\":\"ENTER\",\"thread\":\"main\",\"module\":\"m\",\"function\":\"f\",\"args\":\"{{}}\",\"id\":1,\"trace\":\"{SHARED}\",\"remoteParent\":\"{parent}\",\"timestampMicros\":{}}}\n\
+             {{\"timestamp\":1,\"event\":\"EXIT\",\"thread\":\"main\",\"module\":\"m\",\"function\":\"f\",\"durationMicros\":5,\"id\":1,\"timestampMicros\":{}}}\n",
+            micros + 1,
+            micros + 6
+        )
+    };
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let path = dir.path().join("cycle.jsonl");
+    let text = run(a, &span(b), 1_000) + &run(b, &span(a), 2_000);
+    std::fs::write(&path, text).unwrap_or_else(|e| panic!("{e}"));
+    let path = path.to_string_lossy().into_owned();
+    let trace = open(&[&path]);
+    let stitched = value(tree(&trace, &trace_tree(SHARED)));
+    assert_eq!(nodes(&stitched), [(0, 1, 0, None), (1, 1, 0, None)]);
+    assert_eq!(stitched["total"], json!(2));
+}
