@@ -7,14 +7,17 @@
 //!
 //! Writes a trace shaped like the runtime's (nested calls, async calls finishing on another
 //! thread, errors, results, escaped arguments) into a temporary directory, then runs
-//! `flowtrace stats`, `flowtrace check` and `flowtrace export --format otlp-json` (to
-//! /dev/null) on it, each in a child process (this example
-//! re-executed, calling the same `flowtrace_cli::run` as the binary), and reports lines per
-//! second and the child's peak resident memory (`VmHWM` from `/proc/self/status`).
+//! `flowtrace stats`, `flowtrace check`, `flowtrace export --format otlp-json` (to /dev/null)
+//! and `flowtrace mcp` on it, each in a child process (this example re-executed, calling the
+//! same `flowtrace_cli::run` as the binary), and reports lines per second and the child's peak
+//! resident memory (`VmHWM` from `/proc/self/status`). The MCP server is driven over its stdin
+//! and stdout like a client would: `open`, `summary` and `slowest` (timed together, in lines
+//! per second), then `tree`, `critical_path`, `search` and `timeline` on the slowest call (each
+//! timed, in milliseconds), then `open` again without `check` (the index pass alone).
 
 use std::error::Error;
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
@@ -194,6 +197,151 @@ fn measure(trace: &Path, command: &[&str], lines: u64, size: u64) -> Result<(), 
     Ok(())
 }
 
+/// The `flowtrace mcp` child, driven by JSON-RPC lines on its standard input and output.
+struct McpChild {
+    child: std::process::Child,
+    input: std::process::ChildStdin,
+    output: BufReader<std::process::ChildStdout>,
+    next_id: u64,
+}
+
+impl McpChild {
+    fn start() -> Result<Self, Box<dyn Error>> {
+        let mut child = Command::new(std::env::current_exe()?)
+            .args(["--child", "mcp"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()?;
+        let input = child.stdin.take().ok_or("no stdin")?;
+        let output = BufReader::new(child.stdout.take().ok_or("no stdout")?);
+        let mut server = Self {
+            child,
+            input,
+            output,
+            next_id: 0,
+        };
+        server.request(
+            "initialize",
+            serde_json::json!({
+                "protocolVersion": "2025-06-18",
+                "capabilities": {},
+                "clientInfo": {"name": "bench_stream", "version": "0"}
+            }),
+        )?;
+        writeln!(
+            server.input,
+            r#"{{"jsonrpc":"2.0","method":"notifications/initialized"}}"#
+        )?;
+        Ok(server)
+    }
+
+    fn request(
+        &mut self,
+        method: &str,
+        params: serde_json::Value,
+    ) -> Result<serde_json::Value, Box<dyn Error>> {
+        self.next_id += 1;
+        let request = serde_json::json!({
+            "jsonrpc": "2.0", "id": self.next_id, "method": method, "params": params
+        });
+        writeln!(self.input, "{request}")?;
+        self.input.flush()?;
+        let mut line = String::new();
+        loop {
+            line.clear();
+            if self.output.read_line(&mut line)? == 0 {
+                return Err("the MCP server closed its output".into());
+            }
+            let answer: serde_json::Value = serde_json::from_str(&line)?;
+            if answer["id"] == self.next_id {
+                return Ok(answer["result"].clone());
+            }
+        }
+    }
+
+    /// Calls a tool and returns its structured result, timing it.
+    fn call(
+        &mut self,
+        tool: &str,
+        arguments: serde_json::Value,
+    ) -> Result<(serde_json::Value, f64), Box<dyn Error>> {
+        let start = Instant::now();
+        let result = self.request(
+            "tools/call",
+            serde_json::json!({"name": tool, "arguments": arguments}),
+        )?;
+        let seconds = start.elapsed().as_secs_f64();
+        if result["isError"] == true {
+            return Err(format!("{tool} failed: {}", result["content"]).into());
+        }
+        Ok((result["structuredContent"].clone(), seconds))
+    }
+
+    /// Closes the server's input and returns its peak resident memory in KiB.
+    fn finish(self) -> Result<f64, Box<dyn Error>> {
+        drop(self.input);
+        let output = self.child.wait_with_output()?;
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        stderr
+            .lines()
+            .find_map(|line| line.strip_prefix("peak "))
+            .and_then(|peak| peak.trim_end_matches(" kB").trim().parse().ok())
+            .ok_or_else(|| format!("no peak memory in {stderr:?}").into())
+    }
+}
+
+fn measure_mcp(trace: &Path, lines: u64) -> Result<(), Box<dyn Error>> {
+    let mut server = McpChild::start()?;
+    let path = trace.display().to_string();
+    let (opened, open) = server.call("open", serde_json::json!({"paths": [path]}))?;
+    let handle = opened["handle"].clone();
+    let (_, summary) = server.call("summary", serde_json::json!({"handle": handle}))?;
+    let (slowest, slow) = server.call("slowest", serde_json::json!({"handle": handle}))?;
+    let id = slowest["calls"][0]["call"]["id"].clone();
+    let seconds = open + summary + slow;
+    let rate = lines as f64 / seconds;
+    println!(
+        "  mcp: {seconds:6.2} s  {rate:>10.0} lines/s ({:.2}× target) for open {open:.2} s + \
+         summary {:.1} ms + slowest {:.1} ms ({} calls indexed)",
+        rate / TARGET_LINES_PER_SECOND,
+        summary * 1e3,
+        slow * 1e3,
+        opened["indexedCalls"]
+    );
+    let queries = [
+        ("tree", serde_json::json!({"handle": handle, "id": id})),
+        (
+            "critical_path",
+            serde_json::json!({"handle": handle, "id": id}),
+        ),
+        (
+            "search",
+            serde_json::json!({"handle": handle, "function": "broadcast", "minDuration": "300us"}),
+        ),
+        (
+            "timeline",
+            serde_json::json!({"handle": handle, "thread": "main", "from": opened["lastMicros"]}),
+        ),
+    ];
+    for (tool, arguments) in queries {
+        let (_, seconds) = server.call(tool, arguments)?;
+        println!("       {tool}: {:.1} ms", seconds * 1e3);
+    }
+    // The index pass alone, without `check` beside it.
+    server.call("close", serde_json::json!({"handle": handle}))?;
+    let unchecked = serde_json::json!({"paths": [path], "check": false});
+    let (reopened, seconds) = server.call("open", unchecked)?;
+    server.call("close", serde_json::json!({"handle": reopened["handle"]}))?;
+    println!(
+        "       open without check: {seconds:.2} s ({:.0} lines/s)",
+        lines as f64 / seconds
+    );
+    let peak_kib = server.finish()?;
+    println!("       peak RSS {:.1} MiB", peak_kib / 1024.0);
+    Ok(())
+}
+
 fn main() -> Result<(), Box<dyn Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some("--child") {
@@ -233,7 +381,8 @@ fn main() -> Result<(), Box<dyn Error>> {
     let commands: [&[&str]; 3] = [&["stats"], &["check"], &["export", "--format", "otlp-json"]];
     let result = commands
         .iter()
-        .try_for_each(|command| measure(&trace, command, lines, size));
+        .try_for_each(|command| measure(&trace, command, lines, size))
+        .and_then(|()| measure_mcp(&trace, lines));
     if !keep {
         std::fs::remove_dir_all(&dir)?;
     }

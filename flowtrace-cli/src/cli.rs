@@ -13,7 +13,7 @@ use crate::format::{Palette, parse_duration};
 use crate::input::{self, Stream};
 use crate::progress::Progress;
 use crate::stats::{SortBy, Stats};
-use crate::{check, export, tail, tree};
+use crate::{check, export, mcp, tail, tree};
 
 /// The trace file read when none is given: `$FLOWTRACE_LOGFILE`, as the runtime writes it.
 const LOGFILE_VARIABLE: &str = "FLOWTRACE_LOGFILE";
@@ -54,6 +54,22 @@ enum Command {
     /// Convert for other tools: Perfetto (Chrome format), or OpenTelemetry (OTLP JSON, or sent
     /// to a collector).
     Export(ExportArgs),
+    /// Serve MCP on stdin/stdout: tools for an AI assistant to query traces.
+    ///
+    /// A Model Context Protocol server (register it with the client as the command `flowtrace`
+    /// with the argument `mcp`); its tools open, summarise, search and explain traces.
+    Mcp(McpArgs),
+}
+
+#[derive(Debug, Args)]
+struct McpArgs {
+    /// Calls kept in the index of one trace (about 76 bytes each); later calls still count in
+    /// `summary` and `errors`.
+    #[arg(long, value_name = "N", default_value_t = mcp::DEFAULT_MAX_CALLS)]
+    max_calls: usize,
+    /// Traces open at once.
+    #[arg(long, value_name = "N", default_value_t = mcp::DEFAULT_MAX_TRACES)]
+    max_traces: usize,
 }
 
 #[derive(Debug, Args)]
@@ -206,6 +222,14 @@ fn open(files: &[PathBuf], bar: bool) -> (Vec<Stream>, Progress) {
 }
 
 fn execute(cli: Cli) -> Result<i32, Error> {
+    if let Command::Mcp(args) = &cli.command {
+        // Standard output is the protocol's: nothing else may write to it.
+        mcp::run(mcp::Options {
+            max_calls: args.max_calls,
+            max_traces: args.max_traces,
+        })?;
+        return Ok(0);
+    }
     let palette = Palette::new(colour(cli.color));
     let stdout = std::io::stdout();
     let mut out = BufWriter::with_capacity(64 * 1024, stdout.lock());
@@ -311,6 +335,7 @@ fn execute(cli: Cli) -> Result<i32, Error> {
             progress.finish();
             result?;
         }
+        Command::Mcp(_) => unreachable!("served above, before standard output is locked"),
     }
     out.flush().map_err(Error::Stdout)?;
     Ok(0)

@@ -41,6 +41,9 @@ pub enum Error {
         /// The default that was looked for.
         path: PathBuf,
     },
+    /// The MCP server could not start or stopped on an error of its transport.
+    #[error("the MCP server stopped: {0}")]
+    Mcp(io::Error),
     /// `tree --id N` named a call that is not in the trace.
     #[error("no call with id {0} in the trace")]
     NoSuchCall(u64),

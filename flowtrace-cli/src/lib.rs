@@ -9,7 +9,8 @@
 //! - `flowtrace check FILE…`: validation of every line and of the call invariants;
 //! - `flowtrace flame FILE… -o flame.svg`: a flame graph of self time by call path
 //!   (`--format folded` for other tools);
-//! - `flowtrace export --format chrome FILE… -o trace.json`: a trace for ui.perfetto.dev.
+//! - `flowtrace export --format chrome FILE… -o trace.json`: a trace for ui.perfetto.dev;
+//! - `flowtrace mcp`: an MCP server on stdio whose tools query traces, for AI assistants.
 //!
 //! Several files are several processes; a START record begins a new process segment, and
 //! `tree --trace ID` stitches one distributed trace across them.
@@ -20,7 +21,8 @@
 //!
 //! `record` parses a line, `input` finds and reads the files, `progress` draws the bar and
 //! warnings; `tail`, `tree`, `stats` (with `histogram`), `check`, `flame` and `export` are the
-//! subcommands; `format` and `render` turn values into text; `cli` is the clap front end.
+//! subcommands; `mcp` is the MCP server, its tools built on those; `format` and `render` turn
+//! values into text; `cli` is the clap front end.
 //!
 //! # Checking a trace from a test
 //!
@@ -73,6 +75,7 @@ mod format;
 mod histogram;
 mod ids;
 mod input;
+mod mcp;
 mod progress;
 mod record;
 mod render;

@@ -49,19 +49,30 @@ pub(crate) struct Stats {
 /// One function's line of the report.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
-struct Row<'a> {
-    module: &'a str,
-    function: &'a str,
-    calls: u64,
-    errors: u64,
-    panics: u64,
-    cancels: u64,
-    total_micros: u64,
-    mean_micros: u64,
-    p50_micros: u64,
-    p95_micros: u64,
-    p99_micros: u64,
-    max_micros: u64,
+pub(crate) struct Row<'a> {
+    pub(crate) module: &'a str,
+    pub(crate) function: &'a str,
+    pub(crate) calls: u64,
+    pub(crate) errors: u64,
+    pub(crate) panics: u64,
+    pub(crate) cancels: u64,
+    pub(crate) total_micros: u64,
+    pub(crate) mean_micros: u64,
+    pub(crate) p50_micros: u64,
+    pub(crate) p95_micros: u64,
+    pub(crate) p99_micros: u64,
+    pub(crate) max_micros: u64,
+}
+
+impl Row<'_> {
+    /// `module::function`.
+    pub(crate) fn name(&self) -> String {
+        if self.module.is_empty() {
+            self.function.to_owned()
+        } else {
+            format!("{}::{}", self.module, self.function)
+        }
+    }
 }
 
 /// The whole `--json` document.
@@ -108,7 +119,8 @@ impl Stats {
         tally.durations.record(duration);
     }
 
-    fn rows(&self, sort: SortBy) -> Vec<Row<'_>> {
+    /// One row per function, largest first by `sort`.
+    pub(crate) fn rows(&self, sort: SortBy) -> Vec<Row<'_>> {
         let mut rows: Vec<Row<'_>> = self
             .tallies
             .iter()
@@ -141,6 +153,11 @@ impl Stats {
                 .then_with(|| (a.module, a.function).cmp(&(b.module, b.function)))
         });
         rows
+    }
+
+    /// Records the writer reported lost (`DROPPED` counts).
+    pub(crate) fn dropped(&self) -> u64 {
+        self.dropped
     }
 
     /// Writes the report as JSON.

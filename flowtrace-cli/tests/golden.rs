@@ -15,6 +15,7 @@ const CASES: &[(&str, &[&str])] = &[
     ("stats-help", &["stats", "--help"]),
     ("check-help", &["check", "--help"]),
     ("export-help", &["export", "--help"]),
+    ("mcp-help", &["mcp", "--help"]),
     ("tail-chat", &["tail", "tests/fixtures/chat.jsonl"]),
     (
         "tail-errors",
