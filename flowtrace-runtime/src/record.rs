@@ -90,32 +90,29 @@ impl Record {
         at: Instant,
         args: Payload,
     ) -> Self {
-        let mut record = Self {
-            event: Event::Enter,
+        // Everything decided before the record is built: built as one literal, it goes
+        // straight into the channel's slot (mutating it afterwards cost an extra copy).
+        let (event, words) = if parent != 0 {
+            (Event::Enter, [parent, 0])
+        } else if remote_parent == 0 {
+            (Event::EnterRoot, [trace.high, trace.low])
+        } else {
+            (Event::EnterRemote, [trace.high, trace.low])
+        };
+        let payload = if event == Event::EnterRemote {
+            with_remote_parent(remote_parent, args)
+        } else {
+            args
+        };
+        Self {
+            event,
             site,
             thread,
             id,
-            words: [parent, 0],
+            words,
             at,
-            payload: args,
-        };
-        if parent == 0 {
-            record.event = Event::EnterRoot;
-            record.words = [trace.high, trace.low];
-            if remote_parent != 0 {
-                record.put_remote_parent(remote_parent);
-            }
+            payload,
         }
-        record
-    }
-
-    /// Makes a root's ENTER name its remote parent: rare, once per request from elsewhere.
-    #[cold]
-    fn put_remote_parent(&mut self, span: u64) {
-        let args = std::mem::take(&mut self.payload);
-        self.payload.extend_from_slice(&span.to_ne_bytes());
-        self.payload.extend_from_slice(&args);
-        self.event = Event::EnterRemote;
     }
 
     /// The closing record (`event`) of a call that entered at `entered`.
@@ -190,6 +187,16 @@ impl Record {
         let entered = at.saturating_sub(self.words[1]);
         at / 1000 - entered / 1000
     }
+}
+
+/// A root's ENTER payload under a remote parent: the parent's span id, then the args. Rare:
+/// once per request from elsewhere.
+#[cold]
+fn with_remote_parent(span: u64, args: Payload) -> Payload {
+    let mut payload = Payload::new();
+    payload.extend_from_slice(&span.to_ne_bytes());
+    payload.extend_from_slice(&args);
+    payload
 }
 
 /// What travels through the channel.
