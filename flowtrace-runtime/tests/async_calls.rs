@@ -8,7 +8,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use common::{args, assert_well_formed, capture, events, id, parent};
+use common::{YieldOnce, args, assert_well_formed, capture, events, id, parent};
 use flowtrace_runtime::flowtrace;
 use serial_test::serial;
 
@@ -24,22 +24,6 @@ fn current_thread() -> tokio::runtime::Runtime {
         .enable_time()
         .build()
         .expect("runtime")
-}
-
-/// Pending exactly once, so a test can move a half-run future to another thread.
-struct YieldOnce(bool);
-
-impl Future for YieldOnce {
-    type Output = ();
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if self.0 {
-            Poll::Ready(())
-        } else {
-            self.0 = true;
-            cx.waker().wake_by_ref();
-            Poll::Pending
-        }
-    }
 }
 
 #[flowtrace]

@@ -6,10 +6,9 @@ mod common;
 
 use std::collections::HashSet;
 use std::future::Future;
-use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
-use common::{assert_well_formed, capture, id, is_hex, parent};
+use common::{YieldOnce, assert_well_formed, capture, id, is_hex, parent};
 use flowtrace_runtime::{TraceContext, TraceparentError, flowtrace};
 use serde_json::Value;
 use serial_test::serial;
@@ -181,22 +180,6 @@ fn current_names_the_innermost_call_and_links_the_next_process() {
 async fn fan_out(n: u64) -> u64 {
     YieldOnce(false).await;
     leaf(n)
-}
-
-/// Pending exactly once, so a test can move a half-run future to another thread.
-struct YieldOnce(bool);
-
-impl Future for YieldOnce {
-    type Output = ();
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if self.0 {
-            Poll::Ready(())
-        } else {
-            self.0 = true;
-            cx.waker().wake_by_ref();
-            Poll::Pending
-        }
-    }
 }
 
 #[test]

@@ -2,8 +2,11 @@
 
 #![allow(dead_code, unreachable_pub)]
 
+use std::future::Future;
 use std::io::{self, Write};
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 
 use flowtrace_runtime::Config;
 use serde_json::Value;
@@ -195,4 +198,20 @@ pub fn assert_well_formed(records: &[Value]) {
         }
     }
     assert!(open.is_empty(), "ENTER never closed: {open:?}");
+}
+
+/// Pending exactly once, so a test can move a half-run future to another thread.
+pub struct YieldOnce(pub bool);
+
+impl Future for YieldOnce {
+    type Output = ();
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.0 {
+            Poll::Ready(())
+        } else {
+            self.0 = true;
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    }
 }
