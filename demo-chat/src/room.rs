@@ -172,12 +172,7 @@ impl Room {
         since: Option<&Since>,
     ) -> Result<Membership, JoinError> {
         let mut inner = self.lock();
-        if inner.closed {
-            return Err(JoinError::Closed);
-        }
-        if inner.members.contains_key(client_id) || inner.pending.contains_key(client_id) {
-            return Err(JoinError::Duplicate);
-        }
+        admissible(&inner, client_id)?;
         let (tx, rx) = mpsc::channel(queue_capacity.max(1));
         let stored = Stored {
             room_id: &self.id,
@@ -390,4 +385,15 @@ impl Room {
         }
         self.metrics.delivered(queued);
     }
+}
+
+/// Whether `client_id` may join now: the room is open and nobody, joined or joining, has the id.
+fn admissible(inner: &Inner, client_id: &str) -> Result<(), JoinError> {
+    if inner.closed {
+        return Err(JoinError::Closed);
+    }
+    if inner.members.contains_key(client_id) || inner.pending.contains_key(client_id) {
+        return Err(JoinError::Duplicate);
+    }
+    Ok(())
 }

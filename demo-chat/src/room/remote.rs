@@ -14,7 +14,7 @@ use tokio::sync::{mpsc, watch};
 
 use crate::metrics::Metrics;
 
-use super::{Inner, JoinError, Kick, Member, Membership, Outbound, Room};
+use super::{Inner, JoinError, Kick, Member, Membership, Outbound, Room, admissible};
 
 /// A member whose join is under way in Redis.
 pub(crate) struct Pending {
@@ -62,12 +62,7 @@ impl Room {
         kick: watch::Sender<Option<Kick>>,
     ) -> Result<Membership, JoinError> {
         let mut inner = self.lock();
-        if inner.closed {
-            return Err(JoinError::Closed);
-        }
-        if inner.members.contains_key(client_id) || inner.pending.contains_key(client_id) {
-            return Err(JoinError::Duplicate);
-        }
+        admissible(&inner, client_id)?;
         let (tx, rx) = mpsc::channel(queue_capacity.max(2));
         inner.next_conn += 1;
         inner.generation += 1;
