@@ -13,16 +13,15 @@ use std::task::{Context, Poll};
 
 use crate::args::ArgsEncoder;
 use crate::clock::{self, Instant};
-use crate::dispatch::{self, Current, Dispatch};
+use crate::dispatch;
 use crate::ids::TraceId;
+use crate::local::{self, Current};
 use crate::record::{self, Event, Payload, Record};
+use crate::ring::Origin;
+use crate::sample;
 use crate::site::CallSite;
-use crate::thread_label::ThreadLabel;
 
 /// An open traced call (or an inert one when tracing is off for it).
-///
-/// Four words: a traced future carries it, and with tracing off every extra byte of that future
-/// is copied for nothing each time the future moves.
 #[derive(Debug)]
 #[must_use]
 pub struct Call {
@@ -34,10 +33,22 @@ pub struct Call {
 #[derive(Debug)]
 struct Open {
     site: &'static CallSite,
+    /// [`Current::UNSAMPLED_ID`] for a root that sampling left out: it records nothing, but
+    /// runs as the current call so that its subtree is left out too.
     id: u64,
     parent: u64,
     entered: Instant,
     trace: TraceId,
+    /// The latest record this call is known to follow: its ENTER at first, then the last
+    /// record its thread had pushed when a poll of it ended. Its closing record and its
+    /// children's ENTERs are written after it (see `ring`), whichever thread pushes them.
+    frontier: Origin,
+}
+
+impl Open {
+    fn is_recorded(&self) -> bool {
+        self.id != Current::UNSAMPLED_ID
+    }
 }
 
 /// Writes ENTER for `site` and returns the open call; `encode` records the arguments and is only
@@ -59,20 +70,28 @@ pub fn enter<E: FnOnce(&mut ArgsEncoder<'_>)>(site: &'static CallSite, encode: E
 /// then inert.
 #[inline(never)]
 pub fn begin<E: FnOnce(&mut ArgsEncoder<'_>)>(site: &'static CallSite, encode: E) -> Call {
-    let open = dispatch::with_local(|local, dispatch| {
-        if !local.traces() {
+    let open = local::with_local(|local, dispatch| {
+        let current = local.current();
+        let parent = current.id;
+        if parent == Current::UNSAMPLED_ID {
             return None;
         }
         let resolution = site.resolve(dispatch)?;
-        let id = local.next_id();
-        let current = local.current();
-        let parent = current.id;
-        // Only a root pays for its trace id; a child takes its parent's.
+        // Only a root pays for its trace id (and its sampling decision); a child takes its
+        // parent's.
         let link = if parent == 0 {
+            let threshold = match site.sample {
+                0 => dispatch.sample,
+                own => own,
+            };
+            if threshold != sample::ALWAYS && !sample::keeps(threshold, local.random()) {
+                return Some(Open::unsampled(site));
+            }
             local.root_trace(current)
         } else {
             (current.trace, 0)
         };
+        let id = local.next_id();
         let args = if site.args.is_empty() {
             Payload::new()
         } else {
@@ -83,14 +102,15 @@ pub fn begin<E: FnOnce(&mut ArgsEncoder<'_>)>(site: &'static CallSite, encode: E
             })
         };
         let at = clock::now();
-        let thread = local.thread_label();
-        dispatch.send(Record::enter(site, thread, id, parent, link, at, args));
+        let enter = Record::enter(site, id, (parent, current.origin), link, at, args);
+        let frontier = local.push(dispatch, enter);
         Some(Open {
             site,
             id,
             parent,
             entered: at,
             trace: link.0,
+            frontier,
         })
     });
     // `Option<Open>` all the way: a `Call` wrapped in one more `Option` has its own tag, and
@@ -108,6 +128,7 @@ impl Call {
         self.open.as_ref().map_or(Current::NONE, |open| Current {
             id: open.id,
             trace: open.trace,
+            origin: open.frontier,
         })
     }
 
@@ -124,9 +145,9 @@ impl Call {
 
     #[inline(never)]
     fn run_traced<R, F: FnOnce() -> R>(&mut self, body: F) -> R {
-        let previous = dispatch::swap_current(self.current());
+        let previous = local::swap_current(self.current());
         let outcome = panic::catch_unwind(AssertUnwindSafe(body));
-        dispatch::swap_current(previous);
+        local::swap_current(previous);
         match outcome {
             Ok(value) => value,
             Err(payload) => {
@@ -153,8 +174,8 @@ impl Call {
     /// Encodes the return value for `ret`; `encode` runs only when the call is traced.
     #[inline]
     pub fn encode_result(&self, encode: impl FnOnce(&mut ArgsEncoder<'_>)) -> Option<Payload> {
-        let open = self.open.as_ref()?;
-        dispatch::with_local(|local, dispatch| {
+        let open = self.open.as_ref().filter(|open| open.is_recorded())?;
+        local::with_local(|local, dispatch| {
             Some(local.with_buffer(|buffer| {
                 let mut encoder = ArgsEncoder::value(buffer, open.site, dispatch);
                 encode(&mut encoder);
@@ -192,38 +213,36 @@ impl Call {
     }
 
     fn close(&mut self, event: Event, payload: Payload) {
-        let Some(Open {
-            site,
-            id,
-            parent,
-            entered,
-            ..
-        }) = self.open.take()
-        else {
+        let Some(open) = self.open.take().filter(Open::is_recorded) else {
             return;
         };
         let at = clock::now();
-        let record =
-            |thread| Record::close(event, site, thread, (id, parent), entered, at, payload);
-        send_closing(record);
+        let ids = (open.id, open.parent);
+        let record = Record::close(
+            event,
+            open.site,
+            ids,
+            (open.entered, open.frontier),
+            at,
+            payload,
+        );
+        // It must reach the writer even when tracing was re-configured while the call was
+        // open, or the thread is exiting.
+        local::push_anywhere(record);
     }
 }
 
-/// Sends a closing record. It must reach the writer even when tracing was re-configured while
-/// the call was open, so it falls back to whatever dispatch is current.
-#[inline]
-fn send_closing(record: impl FnOnce(ThreadLabel) -> Record) {
-    let mut record = Some(record);
-    dispatch::with_local(|local, dispatch: &Dispatch| {
-        let build = record.take()?;
-        dispatch.send(build(local.thread_label()));
-        Some(())
-    });
-    if let Some(build) = record {
-        // This thread's locals are gone (it is exiting) or tracing was stopped meanwhile.
-        match dispatch::current_dispatch() {
-            Some(dispatch) => dispatch.send(build(ThreadLabel::named("<exiting thread>"))),
-            None => crate::stats::add(&crate::stats::COUNTERS.lost, 1),
+impl Open {
+    /// A root call that sampling left out.
+    #[cold]
+    fn unsampled(site: &'static CallSite) -> Self {
+        Self {
+            site,
+            id: Current::UNSAMPLED_ID,
+            parent: 0,
+            entered: clock::anchor(),
+            trace: TraceId::NONE,
+            frontier: Origin::NONE,
         }
     }
 }
@@ -305,14 +324,20 @@ fn poll_traced<F: Future>(
     let BodyProjection::Running { future } = body.as_mut().project() else {
         panic!("a traced future polled after it panicked");
     };
-    let previous = dispatch::swap_current(call.current());
+    let previous = local::enter_poll(call.current());
     let outcome = panic::catch_unwind(AssertUnwindSafe(|| future.poll(cx))).inspect_err(|_| {
         // Drop the body now, still as this call: the calls it was awaiting close (CANCEL)
         // before this one closes with PANIC. A panic out of that drop is not the one that
         // unwinds on.
         let _ = panic::catch_unwind(AssertUnwindSafe(|| body.set(Body::Unwound)));
     });
-    dispatch::swap_current(previous);
+    let frontier = local::leave_poll(previous);
+    if let Some(open) = &mut call.open
+        && open.is_recorded()
+        && !frontier.is_none()
+    {
+        open.frontier = frontier;
+    }
     match outcome {
         Ok(poll) => poll,
         Err(payload) => {

@@ -9,9 +9,9 @@ use crate::error::Error;
 
 /// Where records go when nothing says otherwise.
 pub const DEFAULT_LOGFILE: &str = "flowtrace.jsonl";
-/// Default channel capacity, in records.
-pub const DEFAULT_CAPACITY: usize = 32 * 1024;
-/// Largest channel capacity, in records (~150 MB of slots, all allocated up front).
+/// Default capacity of each traced thread's ring to the writer, in records (~1 MB).
+pub const DEFAULT_CAPACITY: usize = 8 * 1024;
+/// Largest capacity of a thread's ring, in records (~120 MB per thread once it has filled).
 pub const MAX_CAPACITY: usize = 1 << 20;
 /// Most rotated files kept: each rotation renames them all.
 pub const MAX_FILES: usize = 1000;
@@ -83,6 +83,8 @@ pub struct Config {
     pub(crate) output: Output,
     pub(crate) overflow: Overflow,
     pub(crate) capacity: usize,
+    /// The fraction of root calls recorded when their function has no `sample` option.
+    pub(crate) sample: f64,
     pub(crate) include_modules: Vec<String>,
     pub(crate) exclude_modules: Vec<String>,
     pub(crate) redact: Vec<String>,
@@ -109,6 +111,7 @@ impl Config {
             output: Output::File(PathBuf::from(DEFAULT_LOGFILE)),
             overflow: Overflow::Block,
             capacity: DEFAULT_CAPACITY,
+            sample: 1.0,
             include_modules: Vec::new(),
             exclude_modules: Vec::new(),
             redact: DEFAULT_REDACT
@@ -155,15 +158,23 @@ impl Config {
         self
     }
 
-    /// What to do when the channel is full (`FLOWTRACE_OVERFLOW`).
+    /// What to do when a thread's ring to the writer is full (`FLOWTRACE_OVERFLOW`).
     pub fn overflow(mut self, overflow: Overflow) -> Self {
         self.overflow = overflow;
         self
     }
 
-    /// Channel capacity in records (`FLOWTRACE_BUFFER`); bounds the memory tracing may hold.
+    /// Capacity of each traced thread's ring to the writer, in records (`FLOWTRACE_BUFFER`);
+    /// bounds the memory tracing may hold, per thread that traces.
     pub fn capacity(mut self, records: usize) -> Self {
         self.capacity = records;
+        self
+    }
+
+    /// Records only this fraction (0 < `fraction` ≤ 1) of the calls that start a trace, each
+    /// with its whole subtree (`FLOWTRACE_SAMPLE`; a function's `sample = F` option wins).
+    pub fn sample(mut self, fraction: f64) -> Self {
+        self.sample = fraction;
         self
     }
 
@@ -239,15 +250,15 @@ impl Config {
         self
     }
 
-    /// Starts the writer and returns the guard that stops it.
-    pub fn init(self) -> Result<crate::FlushGuard, Error> {
-        crate::dispatch::start(self)
-    }
-
     pub(crate) fn validate(&self) -> Result<(), Error> {
         if self.capacity == 0 || self.capacity > MAX_CAPACITY {
             return Err(Error::InvalidConfig(
-                "the channel capacity must be from 1 to 1048576 records",
+                "the ring capacity must be from 1 to 1048576 records",
+            ));
+        }
+        if !(self.sample > 0.0 && self.sample <= 1.0) {
+            return Err(Error::InvalidConfig(
+                "the sample fraction must be more than 0 and at most 1",
             ));
         }
         if self.max_arg_length == 0 {

@@ -12,8 +12,8 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use crate::dispatch;
 use crate::ids::{TraceId, hex16, span_id};
+use crate::local;
 
 /// A position in a distributed trace: a trace id, a span id in it, and the W3C trace flags.
 ///
@@ -75,7 +75,7 @@ impl TraceContext {
     /// parent in scope ([`in_scope`](Self::in_scope), [`instrument`](Self::instrument)); else
     /// (or when tracing is off) `None`.
     pub fn current() -> Option<Self> {
-        let (current, remote_span) = dispatch::current_and_remote();
+        let (current, remote_span) = local::current_and_remote();
         if current.trace.is_none() {
             return None;
         }
@@ -88,7 +88,7 @@ impl TraceContext {
         }
         Some(Self {
             trace: current.trace,
-            span: span_id(dispatch::instance()?, current.id),
+            span: span_id(local::instance()?, current.id),
             flags: SAMPLED,
         })
     }
@@ -173,20 +173,20 @@ impl TraceContext {
 
 /// Restores the thread's previous scope when dropped, also when the body unwinds.
 struct Scope {
-    previous: (dispatch::Current, u64),
+    previous: (local::Current, u64),
 }
 
 impl Scope {
     fn enter(context: &TraceContext) -> Self {
         Self {
-            previous: dispatch::enter_remote_scope(context.trace, context.span),
+            previous: local::enter_remote_scope(context.trace, context.span),
         }
     }
 }
 
 impl Drop for Scope {
     fn drop(&mut self) {
-        dispatch::restore_scope(self.previous);
+        local::restore_scope(self.previous);
     }
 }
 

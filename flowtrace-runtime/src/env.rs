@@ -69,6 +69,13 @@ pub(crate) fn read(lookup: impl Fn(&str) -> Option<OsString>) -> Result<Config, 
     if let Some(capacity) = env.at_most("FLOWTRACE_BUFFER", MAX_CAPACITY, CAPACITY)? {
         config.capacity = capacity;
     }
+    const SAMPLE: &str = "a fraction more than 0 and at most 1, like 0.01";
+    if let Some(text) = env.string("FLOWTRACE_SAMPLE", SAMPLE)? {
+        config.sample = match text.trim().parse::<f64>() {
+            Ok(fraction) if fraction > 0.0 && fraction <= 1.0 => fraction,
+            _ => return Err(env.invalid("FLOWTRACE_SAMPLE", text, SAMPLE)),
+        };
+    }
     if let Some(extra) = env.list("FLOWTRACE_REDACT")? {
         config.redact.extend(extra);
     }
@@ -217,6 +224,7 @@ mod tests {
             ("FLOWTRACE_MAX_ARG_LENGTH", "12"),
             ("FLOWTRACE_OVERFLOW", "DROP"),
             ("FLOWTRACE_BUFFER", "64"),
+            ("FLOWTRACE_SAMPLE", "0.25"),
             ("FLOWTRACE_REDACT", "pin,ssn"),
             ("FLOWTRACE_MAX_FILE_BYTES", "1000"),
             ("FLOWTRACE_MAX_FILES", "2"),
@@ -243,6 +251,7 @@ mod tests {
         assert_eq!(config.max_arg_length, 12);
         assert_eq!(config.overflow, Overflow::Drop);
         assert_eq!(config.capacity, 64);
+        assert_eq!(config.sample, 0.25);
         assert!(config.redact.iter().any(|n| n == "ssn"));
         assert_eq!(
             config.rotation,
@@ -280,6 +289,11 @@ mod tests {
             ("FLOWTRACE_BUFFER", "-1"),
             ("FLOWTRACE_BUFFER", "18446744073709551615"),
             ("FLOWTRACE_BUFFER", "1048577"),
+            ("FLOWTRACE_SAMPLE", "0"),
+            ("FLOWTRACE_SAMPLE", "1.5"),
+            ("FLOWTRACE_SAMPLE", "-0.1"),
+            ("FLOWTRACE_SAMPLE", "NaN"),
+            ("FLOWTRACE_SAMPLE", "half"),
             ("FLOWTRACE_MAX_FILE_BYTES", "1GB"),
             ("FLOWTRACE_LOGFILE", ""),
             ("FLOWTRACE_SERVICE_NAME", " "),

@@ -64,7 +64,7 @@ mod disabled {
     pub(crate) enum Exporter {}
 
     impl Exporter {
-        pub(crate) fn record(&mut self, _: Record) {
+        pub(crate) fn record(&mut self, _: Record, _: crate::thread_label::ThreadLabel) {
             match *self {}
         }
 

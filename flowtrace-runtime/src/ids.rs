@@ -125,7 +125,7 @@ impl TraceIds {
     }
 
     #[inline]
-    fn next(&self) -> u64 {
+    pub(crate) fn next(&self) -> u64 {
         let mut state = self.state.get();
         if state == 0 {
             state = self.reseed();

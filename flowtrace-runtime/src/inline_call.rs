@@ -9,7 +9,7 @@
 //! instead of one from `catch_unwind`.
 
 use crate::call::Call;
-use crate::dispatch::{self, Current};
+use crate::local::{self, Current};
 
 /// An open inline call; closes when dropped, at the end of the traced function.
 #[derive(Debug)]
@@ -26,7 +26,7 @@ impl InlineCall {
     #[inline(always)]
     pub fn enter(call: Option<Call>) -> Option<Self> {
         let call = call?;
-        let previous = dispatch::swap_current(call.current());
+        let previous = local::swap_current(call.current());
         Some(Self {
             call,
             previous,
@@ -37,7 +37,7 @@ impl InlineCall {
 
 impl Drop for InlineCall {
     fn drop(&mut self) {
-        dispatch::swap_current(self.previous);
+        local::swap_current(self.previous);
         if std::thread::panicking() && !self.entered_panicking {
             self.call.panicked(crate::exit_hook::take_panic_message());
         } else {

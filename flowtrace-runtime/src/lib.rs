@@ -94,9 +94,14 @@ mod filter;
 mod ids;
 mod inline_call;
 mod json;
+mod line;
+mod local;
 #[cfg(feature = "otlp")]
 mod otlp;
+mod own_thread;
 mod record;
+mod ring;
+mod sample;
 mod sink;
 mod site;
 mod stamp;

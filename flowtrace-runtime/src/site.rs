@@ -47,6 +47,8 @@ pub struct CallSite {
     resolved: AtomicU64,
     /// `"module":"…","function":"…"`, escaped once by the writer and reused for every line.
     names_json: OnceLock<Box<[u8]>>,
+    /// The `sample = F` option as a threshold (see `sample`); 0 without the option.
+    pub(crate) sample: u64,
 }
 
 const ENABLED_BIT: u64 = 1 << 47;
@@ -79,6 +81,7 @@ impl CallSite {
             max_arg_length,
             resolved: AtomicU64::new(0),
             names_json: OnceLock::new(),
+            sample: 0,
         }
     }
 

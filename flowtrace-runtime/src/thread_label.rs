@@ -33,15 +33,6 @@ impl ThreadLabel {
     pub(crate) fn named(name: &str) -> Self {
         Self::Named(intern(name))
     }
-
-    /// At most how many bytes the label takes as JSON.
-    #[inline]
-    pub(crate) fn json_len_bound(self) -> usize {
-        match self {
-            Self::Named(json) => json.len(),
-            Self::Unnamed(_) => "\"ThreadId(18446744073709551615)\"".len(),
-        }
-    }
 }
 
 /// The name as a quoted JSON string, leaked once per distinct name.

@@ -48,14 +48,14 @@ pub(super) fn run(url: &str, resource: &Resource, instance: u64, items: &Receive
             items.recv_timeout(DELAY)
         };
         match item {
-            Ok(Item::Call(enter, close, trace)) => {
-                batch.push(spans::span(instance, &enter, Some(&close), trace, 0));
+            Ok(Item::Call(enter, close)) => {
+                batch.push(spans::span(instance, &enter, Some(&close), 0));
                 if batch.len() >= BATCH {
                     client.send(&mut batch, ATTEMPTS);
                 }
             }
-            Ok(Item::Open(enter, trace, end)) => {
-                batch.push(spans::span(instance, &enter, None, trace, end));
+            Ok(Item::Open(enter, end)) => {
+                batch.push(spans::span(instance, &enter, None, end));
                 if batch.len() >= BATCH {
                     client.send(&mut batch, ATTEMPTS);
                 }

@@ -25,6 +25,7 @@ use crate::exporter::traces_url;
 use crate::ids::{TraceId, span_id};
 use crate::record::Record;
 use crate::stats;
+use crate::thread_label::ThreadLabel;
 
 /// Calls waiting for the exporter thread, at most: a dead receiver costs this much memory.
 const QUEUE: usize = 8192;
@@ -33,19 +34,26 @@ const DRAIN: Duration = Duration::from_secs(3);
 
 /// What the writer hands to the exporter thread.
 pub(crate) enum Item {
-    /// A call that closed: its ENTER, its closing record, its trace.
-    Call(Record, Record, TraceId),
+    /// A call that closed: its ENTER and its closing record.
+    Call(Entered, Record),
     /// A call still open when tracing stopped, ending at the given epoch nanoseconds.
-    Open(Record, TraceId, u64),
+    Open(Entered, u64),
     /// Send the batch now.
     Flush,
+}
+
+/// A call's ENTER with what the span needs besides: its thread and its trace.
+pub(crate) struct Entered {
+    pub(crate) record: Record,
+    pub(crate) thread: ThreadLabel,
+    pub(crate) trace: TraceId,
 }
 
 /// The writer's side: pairs records and hands them over.
 pub(crate) struct Exporter {
     instance: u64,
-    /// ENTER records of the calls still open, with their trace.
-    open: HashMap<u64, (Record, TraceId)>,
+    /// The calls still open, by id.
+    open: HashMap<u64, Entered>,
     last_nanos: u64,
     queue: Option<Sender<Item>>,
     thread: Option<JoinHandle<()>>,
@@ -67,7 +75,7 @@ impl Exporter {
         let thread = std::thread::Builder::new()
             .name("flowtrace-otlp".to_owned())
             .spawn(move || {
-                crate::dispatch::untrace_this_thread();
+                crate::own_thread::mark();
                 client::run(&url, &resource, instance, &items);
                 let _ = done_sender.send(());
             })?;
@@ -81,8 +89,8 @@ impl Exporter {
         })
     }
 
-    /// Takes in a record the writer has written.
-    pub(crate) fn record(&mut self, record: Record) {
+    /// Takes in a record the writer has written, made on `thread`.
+    pub(crate) fn record(&mut self, record: Record, thread: ThreadLabel) {
         if record.is_enter() {
             let trace = match record.root() {
                 Some((trace, _)) => trace,
@@ -94,18 +102,23 @@ impl Exporter {
                             high: self.instance,
                             low: span_id(self.instance, parent),
                         },
-                        |(_, trace)| *trace,
+                        |entered| entered.trace,
                     )
                 }
             };
-            self.open.insert(record.id, (record, trace));
+            let entered = Entered {
+                record,
+                thread,
+                trace,
+            };
+            self.open.insert(entered.record.id, entered);
             return;
         }
-        if let Some((enter, trace)) = self.open.remove(&record.id) {
+        if let Some(enter) = self.open.remove(&record.id) {
             self.last_nanos = self
                 .last_nanos
                 .max(crate::clock::epoch_micros(record.at).saturating_mul(1000));
-            self.offer(Item::Call(enter, record, trace));
+            self.offer(Item::Call(enter, record));
         }
     }
 
@@ -126,11 +139,11 @@ impl Exporter {
     /// Tracing stops: calls still open are sent as incomplete spans, then the exporter gets
     /// a bounded time to deliver.
     pub(crate) fn finish(mut self) {
-        let mut open: Vec<(u64, (Record, TraceId))> = self.open.drain().collect();
-        open.sort_by_key(|(id, _)| *id);
+        let mut open: Vec<Entered> = self.open.drain().map(|(_, entered)| entered).collect();
+        open.sort_by_key(|entered| entered.record.id);
         let end = self.last_nanos;
-        for (_, (enter, trace)) in open {
-            self.offer(Item::Open(enter, trace, end));
+        for enter in open {
+            self.offer(Item::Open(enter, end));
         }
         drop(self.queue.take());
         if self.done.recv_timeout(DRAIN).is_ok()

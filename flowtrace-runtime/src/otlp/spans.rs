@@ -7,9 +7,11 @@ use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::{Span, Status, span, status};
 
 use crate::clock;
-use crate::ids::{TraceId, span_id};
+use crate::ids::span_id;
 use crate::record::{Event, Record};
 use crate::thread_label::ThreadLabel;
+
+use super::Entered;
 
 /// The resource of this process segment.
 pub(super) fn resource(service: &str, instance: u64, pid: u32) -> Resource {
@@ -27,11 +29,16 @@ pub(super) fn resource(service: &str, instance: u64, pid: u32) -> Resource {
 /// `close`, that was still open at `end_nanos` (marked incomplete).
 pub(super) fn span(
     instance: u64,
-    enter: &Record,
+    entered: &Entered,
     close: Option<&Record>,
-    trace: TraceId,
     end_nanos: u64,
 ) -> Span {
+    let Entered {
+        record: enter,
+        thread,
+        trace,
+    } = entered;
+    let trace = *trace;
     let start = clock::epoch_micros(enter.at).saturating_mul(1000);
     let parent_span = match enter.root() {
         Some((_, remote)) => (remote != 0).then_some(remote),
@@ -46,7 +53,7 @@ pub(super) fn span(
     let mut attributes = vec![
         string("code.namespace", enter.site.module),
         string("code.function", enter.site.function),
-        string("thread.name", &thread_name(enter.thread)),
+        string("thread.name", &thread_name(*thread)),
         string("flowtrace.args", &unescaped(args)),
     ];
     let mut status = None;

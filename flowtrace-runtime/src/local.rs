@@ -1,0 +1,280 @@
+//! What each thread keeps for its traced calls, so that the hot path takes no lock: the
+//! cached [`Dispatch`], the thread's ring to the writer, the call running now, its next ids,
+//! its trace-id generator and its argument buffer.
+
+use std::cell::{Cell, RefCell};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::dispatch::{self, Dispatch, GENERATION};
+use crate::ids::{TraceId, TraceIds};
+use crate::record::Record;
+use crate::ring::{Origin, ThreadRing};
+use crate::thread_label::ThreadLabel;
+
+/// Written by every thread that runs out of ids; kept off the lines of STATE and GENERATION.
+#[repr(align(128))]
+struct IdBlocks(AtomicU64);
+static NEXT_ID_BLOCK: IdBlocks = IdBlocks(AtomicU64::new(1));
+
+/// Ids are handed to threads in blocks so that threads do not contend on one counter.
+const ID_BLOCK: u64 = 1024;
+
+/// The traced call running on a thread or task, as its children need it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Current {
+    /// The call's id; 0 outside any call, [`Current::UNSAMPLED`] inside a subtree that
+    /// sampling left out.
+    pub(crate) id: u64,
+    /// The call's trace. Outside any call: the trace of the remote parent in scope
+    /// ([`crate::TraceContext::in_scope`]), or none.
+    pub(crate) trace: TraceId,
+    /// Where the call's ENTER went: its children's ENTERs are written after it.
+    pub(crate) origin: Origin,
+}
+
+impl Current {
+    pub(crate) const NONE: Self = Self {
+        id: 0,
+        trace: TraceId::NONE,
+        origin: Origin::NONE,
+    };
+
+    /// The id of "a call that is not recorded, and neither is anything it calls".
+    pub(crate) const UNSAMPLED_ID: u64 = u64::MAX;
+}
+
+/// The per-thread part of the state.
+pub(crate) struct Local {
+    dispatch: RefCell<Option<Arc<Dispatch>>>,
+    ring: RefCell<Option<ThreadRing>>,
+    current: Cell<Current>,
+    /// The span id of the remote parent in scope, read only by root calls.
+    remote_span: Cell<u64>,
+    trace_ids: TraceIds,
+    /// Where this thread's latest record went.
+    last_pushed: Cell<Origin>,
+    next_id: Cell<u64>,
+    id_limit: Cell<u64>,
+    /// Reused for encoding arguments; taken out while in use, because encoding runs the
+    /// user's `Serialize`/`Debug` code, which may itself call traced functions.
+    buffer: Cell<Vec<u8>>,
+}
+
+/// A buffer grown past this by one huge argument is not kept for the thread's later calls.
+const KEPT_BUFFER_BYTES: usize = 64 * 1024;
+
+thread_local! {
+    static LOCAL: Local = const {
+        Local {
+            dispatch: RefCell::new(None),
+            ring: RefCell::new(None),
+            current: Cell::new(Current::NONE),
+            remote_span: Cell::new(0),
+            trace_ids: TraceIds::new(),
+            last_pushed: Cell::new(Origin::NONE),
+            next_id: Cell::new(0),
+            id_limit: Cell::new(0),
+            buffer: Cell::new(Vec::new()),
+        }
+    };
+}
+
+/// Runs `f` with this thread's state and the current dispatch, if tracing is running.
+#[inline]
+pub(crate) fn with_local<R>(f: impl FnOnce(&Local, &Dispatch) -> Option<R>) -> Option<R> {
+    LOCAL
+        .try_with(|local| {
+            let generation = GENERATION.load(Ordering::Relaxed);
+            {
+                let cached = local.dispatch.borrow();
+                if let Some(dispatch) = cached.as_deref()
+                    && dispatch.generation == generation
+                {
+                    return f(local, dispatch);
+                }
+            }
+            let fresh = dispatch::current_dispatch()?;
+            let result = f(local, &fresh);
+            // Busy when this runs inside `f` of an outer call on this thread (user code that
+            // encodes an argument) that still holds the old dispatch: cache it next time.
+            if let Ok(mut cached) = local.dispatch.try_borrow_mut() {
+                *cached = Some(fresh);
+            }
+            result
+        })
+        .ok()
+        .flatten()
+}
+
+/// The traced call running on this thread, replaced by `current`.
+#[inline]
+pub(crate) fn swap_current(current: Current) -> Current {
+    LOCAL
+        .try_with(|local| local.current.replace(current))
+        .unwrap_or(Current::NONE)
+}
+
+/// Makes `current`, a future's call about to be polled, the current call of this thread;
+/// returns what to restore with [`leave_poll`].
+///
+/// A future may be polled on another thread than last time. Its records from now on go to
+/// this thread's ring, and must still follow every record it is known to follow (its
+/// frontier, in another ring): a link record, never written, says so once, before them.
+#[inline]
+pub(crate) fn enter_poll(current: Current) -> Current {
+    LOCAL
+        .try_with(|local| {
+            let frontier = current.origin;
+            if !frontier.is_none() && frontier.ring != local.last_pushed.get().ring {
+                link_to(frontier);
+            }
+            local.current.replace(current)
+        })
+        .unwrap_or(Current::NONE)
+}
+
+#[cold]
+fn link_to(frontier: Origin) {
+    with_local(|local, dispatch| {
+        local.push(dispatch, Record::link(frontier));
+        Some(())
+    });
+}
+
+/// Ends a poll begun with [`enter_poll`]: restores `previous` and returns where this
+/// thread's latest record went (the polled call's new frontier).
+#[inline]
+pub(crate) fn leave_poll(previous: Current) -> Origin {
+    LOCAL
+        .try_with(|local| {
+            local.current.set(previous);
+            local.last_pushed.get()
+        })
+        .unwrap_or(Origin::NONE)
+}
+
+/// The traced call running on this thread, and the remote parent's span id in scope.
+pub(crate) fn current_and_remote() -> (Current, u64) {
+    LOCAL
+        .try_with(|local| (local.current.get(), local.remote_span.get()))
+        .unwrap_or((Current::NONE, 0))
+}
+
+/// Makes this thread run outside any call, under the remote parent `(trace, span)`; returns
+/// what to restore with [`restore_scope`].
+pub(crate) fn enter_remote_scope(trace: TraceId, span: u64) -> (Current, u64) {
+    LOCAL
+        .try_with(|local| {
+            let outside = Current {
+                trace,
+                ..Current::NONE
+            };
+            let current = local.current.replace(outside);
+            (current, local.remote_span.replace(span))
+        })
+        .unwrap_or((Current::NONE, 0))
+}
+
+/// Undoes [`enter_remote_scope`].
+pub(crate) fn restore_scope((current, span): (Current, u64)) {
+    let _ = LOCAL.try_with(|local| {
+        local.current.set(current);
+        local.remote_span.set(span);
+    });
+}
+
+/// The instance id of the running process segment, if tracing is running.
+pub(crate) fn instance() -> Option<u64> {
+    with_local(|_, dispatch| Some(dispatch.instance))
+}
+
+/// Hands a record to the writer from this thread's ring; when the thread has none any more
+/// (it is exiting) or tracing was re-configured since `dispatch` was read, through whatever
+/// dispatch is current.
+pub(crate) fn push_anywhere(record: Record) {
+    let mut record = Some(record);
+    with_local(|local, dispatch| {
+        local.push(dispatch, record.take()?);
+        Some(())
+    });
+    if let Some(record) = record {
+        match dispatch::current_dispatch() {
+            Some(dispatch) => dispatch.push_orphan(record, ThreadLabel::named("<exiting thread>")),
+            None => crate::stats::add(&crate::stats::COUNTERS.lost, 1),
+        }
+    }
+}
+
+impl Local {
+    #[inline]
+    pub(crate) fn current(&self) -> Current {
+        self.current.get()
+    }
+
+    /// The trace of a root call starting now, and its remote parent's span id (0 if none):
+    /// the remote parent's trace when one is in scope (`outside` is the thread's [`Current`]
+    /// outside any call), else a fresh one.
+    #[inline]
+    pub(crate) fn root_trace(&self, outside: Current) -> (TraceId, u64) {
+        if outside.trace.is_none() {
+            (self.trace_ids.fresh(), 0)
+        } else {
+            (outside.trace, self.remote_span.get())
+        }
+    }
+
+    /// A random draw for the sampling decision of a root call.
+    #[inline]
+    pub(crate) fn random(&self) -> u64 {
+        self.trace_ids.next()
+    }
+
+    #[inline]
+    pub(crate) fn next_id(&self) -> u64 {
+        let id = self.next_id.get();
+        if id < self.id_limit.get() {
+            self.next_id.set(id + 1);
+            return id;
+        }
+        let start = NEXT_ID_BLOCK.0.fetch_add(ID_BLOCK, Ordering::Relaxed);
+        self.next_id.set(start + 1);
+        self.id_limit.set(start + ID_BLOCK);
+        start
+    }
+
+    /// Runs `f` with this thread's encoding buffer, empty.
+    #[inline]
+    pub(crate) fn with_buffer<R>(&self, f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
+        let mut buffer = self.buffer.take();
+        let result = f(&mut buffer);
+        if buffer.capacity() <= KEPT_BUFFER_BYTES {
+            buffer.clear();
+            self.buffer.set(buffer);
+        }
+        result
+    }
+
+    /// Hands `record` to `dispatch`'s writer through this thread's ring, made on first use
+    /// (and again after a re-configuration); where it went.
+    #[inline]
+    pub(crate) fn push(&self, dispatch: &Dispatch, record: Record) -> Origin {
+        let Ok(mut slot) = self.ring.try_borrow_mut() else {
+            // Only reachable if pushing ever ran user code; never lose the record for it.
+            dispatch.push_orphan(record, ThreadLabel::current());
+            return Origin::NONE;
+        };
+        let origin = match slot.as_mut() {
+            Some(ring) if ring.generation == dispatch.generation => dispatch.push(ring, record),
+            _ if crate::own_thread::is_own() => return Origin::NONE,
+            _ => {
+                let ring = slot.insert(dispatch.new_ring(ThreadLabel::current()));
+                dispatch.push(ring, record)
+            }
+        };
+        if !origin.is_none() {
+            self.last_pushed.set(origin);
+        }
+        origin
+    }
+}

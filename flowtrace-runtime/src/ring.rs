@@ -1,0 +1,132 @@
+//! One traced thread's queue of records to the writer: a bounded single-producer,
+//! single-consumer ring (`rtrb`), so that handing over a record is a few plain stores and one
+//! release store, with no lock, no read-modify-write and no allocation.
+//!
+//! Per-thread queues lose the one global order a shared channel gave for free. What the record
+//! format needs of that order (design §1: a child's ENTER after its parent's, a closing record
+//! after its ENTER, whatever threads they ran on) is kept by [`Origin`]s: every pushed record
+//! gets one (its ring and its position in it), an open call keeps its ENTER's, and a record
+//! that must follow a record of another thread carries that record's origin as `after`. The
+//! writer then writes the record the origin names (and what precedes it in its ring) first; it
+//! is always there already, because it was pushed before the dependent record was even built.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use rtrb::{Consumer, Producer, PushError, RingBuffer};
+
+use crate::record::Record;
+use crate::thread_label::ThreadLabel;
+
+/// Where a record sits: the ring it was pushed to and how many records that ring had taken
+/// before it. [`Origin::NONE`] names nothing (a root, or a record dropped in `drop` mode).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Origin {
+    /// The ring's serial number, unique for the life of the process; 0 for none.
+    pub(crate) ring: u64,
+    pub(crate) seq: u64,
+}
+
+impl Origin {
+    pub(crate) const NONE: Self = Self { ring: 0, seq: 0 };
+
+    #[inline]
+    pub(crate) fn is_none(self) -> bool {
+        self.ring == 0
+    }
+}
+
+/// Serial numbers of rings; never reused, so an origin can never name the wrong ring.
+static NEXT_SERIAL: AtomicU64 = AtomicU64::new(1);
+
+/// The traced thread's end of its ring.
+#[derive(Debug)]
+pub(crate) struct ThreadRing {
+    producer: Producer<Record>,
+    serial: u64,
+    /// Records pushed so far: the `seq` of the next one.
+    pushed: u64,
+    /// The configuration generation whose writer reads the other end.
+    pub(crate) generation: u64,
+}
+
+/// The writer's end of one thread's ring.
+#[derive(Debug)]
+pub(crate) struct RingReader {
+    pub(crate) consumer: Consumer<Record>,
+    pub(crate) serial: u64,
+    /// The thread's name as the `"thread":…` value, with its key, written before the
+    /// module and function of every line from this ring.
+    pub(crate) thread_key: Box<[u8]>,
+    pub(crate) thread: ThreadLabel,
+    /// Records taken from the ring so far: the `seq` of the next one.
+    pub(crate) popped: u64,
+}
+
+/// A ring of `capacity` records for the thread labelled `thread`, for the writer of
+/// configuration `generation`.
+pub(crate) fn new(
+    capacity: usize,
+    generation: u64,
+    thread: ThreadLabel,
+) -> (ThreadRing, RingReader) {
+    let (producer, consumer) = RingBuffer::new(capacity);
+    let serial = NEXT_SERIAL.fetch_add(1, Ordering::Relaxed);
+    let ring = ThreadRing {
+        producer,
+        serial,
+        pushed: 0,
+        generation,
+    };
+    let reader = RingReader {
+        consumer,
+        serial,
+        thread_key: thread_key(thread),
+        thread,
+        popped: 0,
+    };
+    (ring, reader)
+}
+
+/// `"thread":"…",` for `thread`.
+pub(crate) fn thread_key(thread: ThreadLabel) -> Box<[u8]> {
+    let mut key = b"\"thread\":".to_vec();
+    match thread {
+        ThreadLabel::Named(json) => key.extend_from_slice(json.as_bytes()),
+        ThreadLabel::Unnamed(number) => {
+            key.extend_from_slice(format!("\"ThreadId({number})\"").as_bytes());
+        }
+    }
+    key.push(b',');
+    key.into_boxed_slice()
+}
+
+impl ThreadRing {
+    /// Pushes `record`; its origin, or the record back when the ring is full.
+    #[inline]
+    pub(crate) fn push(&mut self, record: Record) -> Result<Origin, Record> {
+        match self.producer.push(record) {
+            Ok(()) => {
+                let origin = Origin {
+                    ring: self.serial,
+                    seq: self.pushed,
+                };
+                self.pushed += 1;
+                Ok(origin)
+            }
+            Err(PushError::Full(record)) => Err(record),
+        }
+    }
+
+    /// True once the writer has let go of the other end: nothing pushed will be read.
+    pub(crate) fn is_abandoned(&self) -> bool {
+        self.producer.is_abandoned()
+    }
+}
+
+impl RingReader {
+    /// Whether the record at `origin` (of this ring) has been taken already.
+    #[inline]
+    pub(crate) fn has_taken(&self, origin: Origin) -> bool {
+        self.popped > origin.seq
+    }
+}
