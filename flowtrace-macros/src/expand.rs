@@ -375,3 +375,6 @@ fn returns_impl_future(output: &ReturnType) -> bool {
             if t.path.segments.last().is_some_and(|s| s.ident == "Future"))
     })
 }
+
+#[cfg(test)]
+mod tests;
