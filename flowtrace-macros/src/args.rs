@@ -3,7 +3,7 @@
 use syn::ext::IdentExt;
 use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
-use syn::{Expr, Ident, LitInt, LitStr, Token, parenthesized};
+use syn::{Expr, Ident, LitInt, LitStr, Path, Token, parenthesized};
 
 mod kw {
     syn::custom_keyword!(name);
@@ -13,10 +13,11 @@ mod kw {
     syn::custom_keyword!(ret);
     syn::custom_keyword!(redact);
     syn::custom_keyword!(max_arg_length);
+    syn::custom_keyword!(sample);
 }
 
-const EXPECTED: &str =
-    "expected `name`, `skip`, `skip_all`, `fields`, `ret`, `redact` or `max_arg_length`";
+const EXPECTED: &str = "expected `name`, `skip`, `skip_all`, `fields`, `ret`, `redact`, \
+     `max_arg_length`, `sample` or `crate`";
 
 /// The options as written, each with its span for later errors.
 #[derive(Default)]
@@ -28,6 +29,10 @@ pub(crate) struct Options {
     pub(crate) ret: Option<Ident>,
     pub(crate) redact: Option<Vec<Ident>>,
     pub(crate) max_arg_length: Option<LitInt>,
+    /// Any expression, so that validation can say what a fraction must look like.
+    pub(crate) sample: Option<Expr>,
+    /// Where the runtime is, for a renamed dependency or a re-export.
+    pub(crate) krate: Option<Path>,
 }
 
 /// One `key = expr` of `fields(...)`.
@@ -73,6 +78,14 @@ impl Parse for Options {
                 let keyword: Ident = input.parse()?;
                 input.parse::<Token![=]>()?;
                 set_once(&mut options.max_arg_length, input.parse()?, &keyword)?;
+            } else if lookahead.peek(kw::sample) {
+                let keyword: Ident = input.parse()?;
+                input.parse::<Token![=]>()?;
+                set_once(&mut options.sample, input.parse()?, &keyword)?;
+            } else if lookahead.peek(Token![crate]) {
+                let keyword: Ident = input.call(Ident::parse_any)?;
+                input.parse::<Token![=]>()?;
+                set_once(&mut options.krate, parse_crate_path(input)?, &keyword)?;
             } else if input.peek(Ident) {
                 let unknown: Ident = input.parse()?;
                 return Err(syn::Error::new(
@@ -100,6 +113,21 @@ fn set_once<T>(slot: &mut Option<T>, value: T, keyword: &Ident) -> syn::Result<(
     }
     *slot = Some(value);
     Ok(())
+}
+
+/// `crate = path`: a path as in a `use`; the string form of serde and tokio gets a hint.
+fn parse_crate_path(input: ParseStream<'_>) -> syn::Result<Path> {
+    if input.peek(LitStr) {
+        let string: LitStr = input.parse()?;
+        return Err(syn::Error::new(
+            string.span(),
+            format!(
+                "`crate` takes a path, not a string: `crate = {}`",
+                string.value()
+            ),
+        ));
+    }
+    Path::parse_mod_style(input)
 }
 
 /// Argument names; `self` is accepted here so that validation can say why it is wrong.

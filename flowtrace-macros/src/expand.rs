@@ -1,7 +1,7 @@
 //! Code generation: the user's function, unchanged outside its body, with the body run as a
-//! traced call through `::flowtrace_runtime::__private`.
+//! traced call through `::flowtrace_runtime::__private` (or the `crate = path` given instead).
 
-use proc_macro2::{Delimiter, Group, Span, TokenStream};
+use proc_macro2::{Delimiter, Group, Literal, Span, TokenStream};
 use quote::{ToTokens, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::visit::Visit;
@@ -82,6 +82,21 @@ fn generate(function: &ItemFn, options: &Options, params: &[Param]) -> TokenStre
         .and_then(|n| n.base10_parse::<usize>().ok())
         .unwrap_or(0);
 
+    // `crate = path`, spelled as the user wrote it (so that an unresolved path is reported at
+    // their token), or the runtime's own name.
+    let private = match &options.krate {
+        Some(path) => quote!(#path::__private),
+        None => quote!(::flowtrace_runtime::__private),
+    };
+    let sample = options
+        .sample
+        .as_ref()
+        .and_then(|value| validate::sample_fraction(value).ok())
+        .map(|fraction| {
+            let fraction = Literal::f64_unsuffixed(fraction);
+            quote!(.sample(#fraction))
+        });
+
     let recorded: Vec<&Param> = params
         .iter()
         .filter(|p| options.skip_all.is_none() && !validate::is_listed(&options.skip, &p.ident))
@@ -93,16 +108,16 @@ fn generate(function: &ItemFn, options: &Options, params: &[Param]) -> TokenStre
             let arg_name = &p.name;
             let key = json_key(arg_name);
             let redact = validate::is_listed(&options.redact, &p.ident);
-            quote!(::flowtrace_runtime::__private::ArgSpec::new(#arg_name, #key, #redact))
+            quote!(#private::ArgSpec::new(#arg_name, #key, #redact))
         })
         .chain(fields.iter().map(|f| {
             let name = syn::ext::IdentExt::unraw(&f.key).to_string();
             let key = json_key(&name);
-            quote!(::flowtrace_runtime::__private::ArgSpec::new(#name, #key, false))
+            quote!(#private::ArgSpec::new(#name, #key, false))
         }));
     let encode_args = recorded.iter().enumerate().map(|(index, p)| {
         let ident = &p.ident;
-        quote!((&&&::flowtrace_runtime::__private::Wrap(&#ident))
+        quote!((&&&#private::Wrap(&#ident))
             .__flowtrace_encode(__flowtrace_args, #index);)
     });
     let encode_fields = fields.iter().enumerate().map(|(offset, f)| {
@@ -110,7 +125,7 @@ fn generate(function: &ItemFn, options: &Options, params: &[Param]) -> TokenStre
         let value = &f.value;
         quote!({
             let __flowtrace_field = #value;
-            (&&&::flowtrace_runtime::__private::Wrap(&__flowtrace_field))
+            (&&&#private::Wrap(&__flowtrace_field))
                 .__flowtrace_encode(__flowtrace_args, #index);
         })
     });
@@ -119,39 +134,39 @@ fn generate(function: &ItemFn, options: &Options, params: &[Param]) -> TokenStre
     let result = match options.ret {
         Some(_) => quote!(__flowtrace_call.encode_result(|__flowtrace_args| {
             #[allow(unused_imports)]
-            use ::flowtrace_runtime::__private::{
+            use #private::{
                 EncodeDebug as _, EncodeSerialize as _, EncodeTypeName as _,
             };
-            (&&&::flowtrace_runtime::__private::Wrap(__flowtrace_ret))
+            (&&&#private::Wrap(__flowtrace_ret))
                 .__flowtrace_encode(__flowtrace_args, 0usize);
         })),
         None => quote!(::core::option::Option::None),
     };
     let finish = quote! {
         #[allow(unused_imports)]
-        use ::flowtrace_runtime::__private::{
+        use #private::{
             OutcomeDebug as _, OutcomeDisplay as _, OutcomeOpaque as _, OutcomeValue as _,
         };
         let __flowtrace_result = #result;
-        (&&&&::flowtrace_runtime::__private::Wrap(__flowtrace_ret))
+        (&&&&#private::Wrap(__flowtrace_ret))
             .__flowtrace_close(__flowtrace_call, __flowtrace_result);
     };
     let site = quote! {
-        static __FLOWTRACE_SITE: ::flowtrace_runtime::__private::CallSite =
-            ::flowtrace_runtime::__private::CallSite::new(
+        static __FLOWTRACE_SITE: #private::CallSite =
+            #private::CallSite::new(
                 #name,
                 ::core::module_path!(),
                 ::core::file!(),
                 ::core::line!(),
                 &[#(#specs),*],
                 #max_arg_length,
-            );
+            )#sample;
     };
     let encode = quote! {
         #[allow(unused_variables)]
         |__flowtrace_args| {
             #[allow(unused_imports)]
-            use ::flowtrace_runtime::__private::{
+            use #private::{
                 EncodeDebug as _, EncodeSerialize as _, EncodeTypeName as _,
             };
             #(#encode_args)*
@@ -160,9 +175,9 @@ fn generate(function: &ItemFn, options: &Options, params: &[Param]) -> TokenStre
     };
     // With tracing off, nothing but this check runs before the body.
     let begin = quote! {
-        let __flowtrace_call = if ::flowtrace_runtime::__private::enabled() {
+        let __flowtrace_call = if #private::enabled() {
             ::core::option::Option::Some(
-                ::flowtrace_runtime::__private::begin(&__FLOWTRACE_SITE, #encode),
+                #private::begin(&__FLOWTRACE_SITE, #encode),
             )
         } else {
             ::core::option::Option::None
@@ -183,10 +198,10 @@ fn generate(function: &ItemFn, options: &Options, params: &[Param]) -> TokenStre
     // A future's call: inert rather than absent when tracing is off, since the wrapper is one
     // type either way.
     let begin_async = quote! {
-        let __flowtrace_call = if ::flowtrace_runtime::__private::enabled() {
-            ::flowtrace_runtime::__private::begin(&__FLOWTRACE_SITE, #encode)
+        let __flowtrace_call = if #private::enabled() {
+            #private::begin(&__FLOWTRACE_SITE, #encode)
         } else {
-            ::flowtrace_runtime::__private::Call::INERT
+            #private::Call::INERT
         };
     };
     let body = if diverges && sig.asyncness.is_some() {
@@ -254,7 +269,7 @@ fn generate(function: &ItemFn, options: &Options, params: &[Param]) -> TokenStre
         // Both outcomes must be one type here, so an inert call goes through the wrapper too.
         quote! {
             let mut __flowtrace_call =
-                ::flowtrace_runtime::__private::enter(&__FLOWTRACE_SITE, #encode);
+                #private::enter(&__FLOWTRACE_SITE, #encode);
             let __flowtrace_future = __flowtrace_call.run(move || #block);
             __flowtrace_call.instrument(
                 __flowtrace_future,
@@ -272,13 +287,13 @@ fn generate(function: &ItemFn, options: &Options, params: &[Param]) -> TokenStre
         quote! {
             #begin
             let __flowtrace_guard =
-                ::flowtrace_runtime::__private::InlineCall::enter(__flowtrace_call);
+                #private::InlineCall::enter(__flowtrace_call);
             #block
         }
     } else {
         quote! {
             #begin
-            let __flowtrace_body = ::flowtrace_runtime::__private::body #turbofish (move || #block);
+            let __flowtrace_body = #private::body #turbofish (move || #block);
             match __flowtrace_call {
                 ::core::option::Option::None => __flowtrace_body(),
                 ::core::option::Option::Some(mut __flowtrace_call) => {
@@ -360,3 +375,6 @@ fn returns_impl_future(output: &ReturnType) -> bool {
             if t.path.segments.last().is_some_and(|s| s.ident == "Future"))
     })
 }
+
+#[cfg(test)]
+mod tests;

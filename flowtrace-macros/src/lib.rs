@@ -34,8 +34,19 @@ use proc_macro::TokenStream;
 /// # fn g(pin: u32) {}
 /// #[flowtrace(max_arg_length = 80)]               // cut longer encoded values
 /// # fn h(text: &str) {}
+/// #[flowtrace(sample = 0.01)]                     // record 1 % of the traces started here
+/// # fn i() {}
+/// #[flowtrace(crate = flowtrace_runtime)]         // the runtime's path, if renamed
+/// # fn j() {}
 /// # }
 /// ```
+///
+/// `sample = F` (a number literal, 0 < F ≤ 1) is decided where a call starts a trace (no traced
+/// parent) and covers its whole subtree; a call inside a traced call follows its parent. Root
+/// calls of functions without it use `FLOWTRACE_SAMPLE`. `crate = path` is for a renamed
+/// dependency (`flowtrace = { package = "flowtrace-runtime" }` → `crate = flowtrace`) or a
+/// re-export: the expansion names the runtime by that path, written as in a `use`, instead of
+/// `::flowtrace_runtime`.
 ///
 /// Applies to free functions, methods, associated functions, generic functions, `async fn`,
 /// `unsafe fn` and functions returning `impl Future` (ENTER at the call, the closing record when
@@ -43,7 +54,8 @@ use proc_macro::TokenStream;
 /// not a function, a function without a body, a `const fn`, an unknown or repeated option,
 /// `skip`/`redact` naming no argument (or `self`) or one name twice, `redact` of a skipped
 /// argument, `skip` together with `skip_all`, a `fields` key repeated or equal to a recorded
-/// argument, `max_arg_length = 0`, and `ret` on a `#[track_caller]` function.
+/// argument, `max_arg_length = 0`, a `sample` that is not a number literal in (0, 1], `crate`
+/// given a string, and `ret` on a `#[track_caller]` function.
 ///
 /// Two shapes run their body inline, closed by a guard when the function ends, instead of in a
 /// closure: a sync function returning `impl Trait` (so that a returned closure can infer its
@@ -58,6 +70,7 @@ use proc_macro::TokenStream;
 /// fn add(a: u64, b: u64) -> u64 {
 ///     static __FLOWTRACE_SITE: CallSite = CallSite::new("add", module_path!(), file!(), line!(),
 ///         &[ArgSpec::new("a", ",\\\"a\\\":", false), ArgSpec::new("b", ",\\\"b\\\":", false)], 0);
+///     // With `sample = F`: `CallSite::new(…).sample(F)`. With `crate = p`: `p::__private::…`.
 ///     let __flowtrace_call = if enabled() {                   // one relaxed atomic load
 ///         Some(begin(&__FLOWTRACE_SITE, |__flowtrace_args| {  // writes ENTER
 ///             (&&&Wrap(&a)).__flowtrace_encode(__flowtrace_args, 0);  // Serialize, Debug or type name

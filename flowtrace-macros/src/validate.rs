@@ -2,7 +2,7 @@
 //! reported, each at its own token, combined into one `syn::Error`.
 
 use syn::ext::IdentExt;
-use syn::{FnArg, Ident, ItemFn, Pat};
+use syn::{Expr, FnArg, Ident, ItemFn, Lit, Pat};
 
 use crate::args::Options;
 
@@ -132,6 +132,9 @@ pub(crate) fn validate(function: &ItemFn, options: &Options, params: &[Param]) -
             )),
         }
     }
+    if let Some(Err(error)) = options.sample.as_ref().map(sample_fraction) {
+        errors.push(error);
+    }
     let mut errors = errors.into_iter();
     match errors.next() {
         None => Ok(()),
@@ -139,6 +142,54 @@ pub(crate) fn validate(function: &ItemFn, options: &Options, params: &[Param]) -
             errors.for_each(|e| first.combine(e));
             Err(first)
         }
+    }
+}
+
+/// The value of `sample = F`: a number literal in (0, 1], or an error at the expression.
+pub(crate) fn sample_fraction(value: &Expr) -> syn::Result<f64> {
+    let not_a_literal = || {
+        syn::Error::new_spanned(
+            value,
+            "`sample` must be a number literal in (0, 1], like `sample = 0.01`: \
+             the macro cannot evaluate a constant or an expression",
+        )
+    };
+    let fraction = match peeled(value) {
+        Expr::Lit(literal) => number(&literal.lit),
+        Expr::Unary(syn::ExprUnary {
+            op: syn::UnOp::Neg(_),
+            expr,
+            ..
+        }) => match peeled(expr) {
+            Expr::Lit(literal) => number(&literal.lit).map(|n| -n),
+            _ => return Err(not_a_literal()),
+        },
+        _ => return Err(not_a_literal()),
+    };
+    match fraction {
+        Some(fraction) if fraction > 0.0 && fraction <= 1.0 => Ok(fraction),
+        _ => Err(syn::Error::new_spanned(
+            value,
+            "`sample` must be a number in (0, 1], like `sample = 0.01`",
+        )),
+    }
+}
+
+/// The value of an integer or float literal (a suffix does not matter: the macro passes the
+/// runtime an `f64`); `None` for other literals.
+fn number(literal: &Lit) -> Option<f64> {
+    match literal {
+        Lit::Float(float) => float.base10_parse().ok(),
+        Lit::Int(int) => int.base10_parse().ok(),
+        _ => None,
+    }
+}
+
+/// The expression itself, without the invisible group a `macro_rules!` `$e:expr` wraps it in.
+fn peeled(expr: &Expr) -> &Expr {
+    match expr {
+        Expr::Group(group) => peeled(&group.expr),
+        other => other,
     }
 }
 

@@ -43,6 +43,10 @@ pub struct CallSite {
     pub(crate) args: &'static [ArgSpec],
     /// Per-site `max_arg_length`; 0 means "use the configured default".
     pub(crate) max_arg_length: usize,
+    /// The `sample = F` option as a threshold: a root call at this site is recorded when a
+    /// uniformly random `u64` is below it. 0 means "no option, use `FLOWTRACE_SAMPLE`";
+    /// `u64::MAX` means "every call".
+    pub(crate) sample: u64,
     /// `generation tag << 48 | enabled << 47 | redaction mask`; 0 means "not resolved yet".
     resolved: AtomicU64,
     /// `"module":"…","function":"…"`, escaped once by the writer and reused for every line.
@@ -79,10 +83,18 @@ impl CallSite {
             line,
             args,
             max_arg_length,
+            sample: 0,
             resolved: AtomicU64::new(0),
             names_json: OnceLock::new(),
             sample: 0,
         }
+    }
+
+    /// The `sample = fraction` option (0 < `fraction` ≤ 1, checked by the macro). Called by the
+    /// macro only.
+    pub const fn sample(mut self, fraction: f64) -> Self {
+        self.sample = sample_threshold(fraction);
+        self
     }
 
     /// Whether this site is traced under `dispatch`, and how its arguments are treated.
@@ -145,7 +157,43 @@ impl Resolution {
     }
 }
 
+/// `fraction` of the `u64` range, so that a random `u64` below it has that probability; never 0
+/// (which means "no option"), `u64::MAX` for 1.
+const fn sample_threshold(fraction: f64) -> u64 {
+    /// 2^64, exactly representable as an `f64`.
+    const RANGE: f64 = 18_446_744_073_709_551_616.0;
+    if fraction >= 1.0 {
+        return u64::MAX;
+    }
+    // `as` saturates: NaN and negative fractions give 0, lifted to the smallest threshold.
+    let threshold = (fraction * RANGE) as u64;
+    if threshold == 0 { 1 } else { threshold }
+}
+
 /// 16 bits of the configuration generation, never 0 (0 marks an unresolved site).
 fn generation_tag(generation: u64) -> u64 {
     generation % 0xFFFF + 1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Evaluated at compile time, as in the macro's `static`.
+    static SAMPLED: CallSite = CallSite::new("f", "m", "f.rs", 1, &[], 0).sample(0.25);
+
+    #[test]
+    fn sample_fraction_becomes_a_share_of_the_u64_range() {
+        assert_eq!(sample_threshold(0.5), 1 << 63);
+        assert_eq!(SAMPLED.sample, 1 << 62);
+        assert_eq!(sample_threshold(1.0), u64::MAX);
+        assert_eq!(sample_threshold(1e-30), 1);
+        assert!(sample_threshold(1e-6) > 1);
+    }
+
+    #[test]
+    fn a_site_without_the_option_defers_to_the_configuration() {
+        let site = CallSite::new("f", "m", "f.rs", 1, &[], 0);
+        assert_eq!(site.sample, 0);
+    }
 }

@@ -1,0 +1,6 @@
+use flowtrace_runtime::flowtrace;
+
+#[flowtrace(sample = "0.1")]
+fn work() {}
+
+fn main() {}
