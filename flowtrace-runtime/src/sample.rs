@@ -8,14 +8,18 @@
 /// The threshold that keeps every call.
 pub(crate) const ALWAYS: u64 = u64::MAX;
 
-/// The threshold for `fraction` (0 < `fraction` ≤ 1, checked by the configuration).
-pub(crate) fn threshold(fraction: f64) -> u64 {
+/// `fraction` of the `u64` range, so that a random `u64` below it has that probability:
+/// [`ALWAYS`] for 1, never 0 (which a call site uses for "no option"). `fraction` is
+/// checked (0 < `fraction` ≤ 1) by the configuration or the macro.
+pub(crate) const fn threshold(fraction: f64) -> u64 {
+    /// 2^64, exactly representable as an `f64`.
+    const RANGE: f64 = 18_446_744_073_709_551_616.0;
     if fraction >= 1.0 {
-        ALWAYS
-    } else {
-        // 2^64 · fraction, at least 1 so that a tiny fraction is not "never".
-        ((fraction * 18_446_744_073_709_551_616.0) as u64).max(1)
+        return ALWAYS;
     }
+    // `as` saturates: NaN and negative fractions give 0, lifted to the smallest threshold.
+    let threshold = (fraction * RANGE) as u64;
+    if threshold == 0 { 1 } else { threshold }
 }
 
 /// Whether a root call drawing `random` is recorded under `threshold`.
@@ -33,6 +37,7 @@ mod tests {
         assert_eq!(threshold(1.0), ALWAYS);
         assert_eq!(threshold(0.5), 1 << 63);
         assert_eq!(threshold(1e-30), 1);
+        assert!(threshold(1e-6) > 1);
         assert!(keeps(ALWAYS, u64::MAX));
         assert!(!keeps(1 << 63, 1 << 63));
         assert!(keeps(1 << 63, (1 << 63) - 1));

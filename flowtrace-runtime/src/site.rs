@@ -51,8 +51,6 @@ pub struct CallSite {
     resolved: AtomicU64,
     /// `"module":"…","function":"…"`, escaped once by the writer and reused for every line.
     names_json: OnceLock<Box<[u8]>>,
-    /// The `sample = F` option as a threshold (see `sample`); 0 without the option.
-    pub(crate) sample: u64,
 }
 
 const ENABLED_BIT: u64 = 1 << 47;
@@ -86,14 +84,13 @@ impl CallSite {
             sample: 0,
             resolved: AtomicU64::new(0),
             names_json: OnceLock::new(),
-            sample: 0,
         }
     }
 
     /// The `sample = fraction` option (0 < `fraction` ≤ 1, checked by the macro). Called by the
     /// macro only.
     pub const fn sample(mut self, fraction: f64) -> Self {
-        self.sample = sample_threshold(fraction);
+        self.sample = crate::sample::threshold(fraction);
         self
     }
 
@@ -157,19 +154,6 @@ impl Resolution {
     }
 }
 
-/// `fraction` of the `u64` range, so that a random `u64` below it has that probability; never 0
-/// (which means "no option"), `u64::MAX` for 1.
-const fn sample_threshold(fraction: f64) -> u64 {
-    /// 2^64, exactly representable as an `f64`.
-    const RANGE: f64 = 18_446_744_073_709_551_616.0;
-    if fraction >= 1.0 {
-        return u64::MAX;
-    }
-    // `as` saturates: NaN and negative fractions give 0, lifted to the smallest threshold.
-    let threshold = (fraction * RANGE) as u64;
-    if threshold == 0 { 1 } else { threshold }
-}
-
 /// 16 bits of the configuration generation, never 0 (0 marks an unresolved site).
 fn generation_tag(generation: u64) -> u64 {
     generation % 0xFFFF + 1
@@ -183,12 +167,8 @@ mod tests {
     static SAMPLED: CallSite = CallSite::new("f", "m", "f.rs", 1, &[], 0).sample(0.25);
 
     #[test]
-    fn sample_fraction_becomes_a_share_of_the_u64_range() {
-        assert_eq!(sample_threshold(0.5), 1 << 63);
+    fn the_sample_option_is_a_threshold_computed_at_compile_time() {
         assert_eq!(SAMPLED.sample, 1 << 62);
-        assert_eq!(sample_threshold(1.0), u64::MAX);
-        assert_eq!(sample_threshold(1e-30), 1);
-        assert!(sample_threshold(1e-6) > 1);
     }
 
     #[test]
