@@ -61,7 +61,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let path = dir.path().join("throughput.jsonl");
     let rss_before = peak_rss_kib();
     let otlp = std::env::args().any(|arg| arg == "otlp");
-    let mut config = Config::new().file(&path);
+    // FLOWTRACE_BUFFER, FLOWTRACE_OVERFLOW … apply, to compare settings.
+    let mut config = Config::from_env()?.file(&path);
     if otlp {
         config = config.otlp_endpoint(receiver()?);
     }

@@ -10,8 +10,8 @@ use std::fmt::{self, Debug, Write as _};
 
 use serde::Serialize;
 
-use crate::dispatch::Dispatch;
-use crate::record::Payload;
+use crate::filter::Selection;
+use crate::json::Payload;
 use crate::site::{CallSite, Resolution};
 
 /// `"***"`, escaped like everything in the args text (see [`Payload`]).
@@ -26,7 +26,7 @@ pub struct ArgsEncoder<'a> {
     site: &'static CallSite,
     /// `None` when encoding a single value (`ret`) rather than the args object.
     resolution: Option<Resolution>,
-    dispatch: &'a Dispatch,
+    selection: &'a Selection,
     max_length: usize,
     scratch: String,
 }
@@ -43,36 +43,36 @@ impl<'a> ArgsEncoder<'a> {
         out: &'a mut Vec<u8>,
         site: &'static CallSite,
         resolution: Resolution,
-        dispatch: &'a Dispatch,
+        selection: &'a Selection,
     ) -> Self {
         out.push(b'{');
-        Self::new(out, site, Some(resolution), dispatch)
+        Self::new(out, site, Some(resolution), selection)
     }
 
     /// Encodes one value (`ret`) into `out`.
     pub(crate) fn value(
         out: &'a mut Vec<u8>,
         site: &'static CallSite,
-        dispatch: &'a Dispatch,
+        selection: &'a Selection,
     ) -> Self {
-        Self::new(out, site, None, dispatch)
+        Self::new(out, site, None, selection)
     }
 
     fn new(
         out: &'a mut Vec<u8>,
         site: &'static CallSite,
         resolution: Option<Resolution>,
-        dispatch: &'a Dispatch,
+        selection: &'a Selection,
     ) -> Self {
         let max_length = match site.max_arg_length {
-            0 => dispatch.max_arg_length,
+            0 => selection.max_arg_length,
             n => n,
         };
         Self {
             out,
             site,
             resolution,
-            dispatch,
+            selection,
             max_length,
             scratch: String::new(),
         }
@@ -95,7 +95,7 @@ impl<'a> ArgsEncoder<'a> {
         let key = self.site.args.get(index).map_or(",\"?\":", |arg| arg.key);
         let key = if self.out.len() > 1 { key } else { &key[1..] };
         self.out.extend_from_slice(key.as_bytes());
-        if resolution.is_redacted(self.site, index, self.dispatch) {
+        if resolution.is_redacted(self.site, index, &self.selection.redaction) {
             self.out.extend_from_slice(REDACTED.as_bytes());
             return false;
         }

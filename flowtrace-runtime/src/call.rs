@@ -5,7 +5,6 @@
 //! recorded, and resumed unchanged), or with CANCEL when it is dropped still open — which is what
 //! happens to the call inside a future that is dropped before it completes.
 
-use std::any::Any;
 use std::future::Future;
 use std::panic::{self, AssertUnwindSafe};
 use std::pin::Pin;
@@ -15,9 +14,9 @@ use crate::args::ArgsEncoder;
 use crate::clock::{self, Instant};
 use crate::dispatch;
 use crate::ids::TraceId;
+use crate::json::{self, Payload};
 use crate::local::{self, Current};
-use crate::record::{self, Event, Payload, Record};
-use crate::ring::Origin;
+use crate::record::{Event, Origin, Record};
 use crate::sample;
 use crate::site::CallSite;
 
@@ -76,7 +75,7 @@ pub fn begin<E: FnOnce(&mut ArgsEncoder<'_>)>(site: &'static CallSite, encode: E
         if parent == Current::UNSAMPLED_ID {
             return None;
         }
-        let resolution = site.resolve(dispatch)?;
+        let resolution = site.resolve(&dispatch.selection)?;
         // Only a root pays for its trace id (and its sampling decision); a child takes its
         // parent's.
         let link = if parent == 0 {
@@ -96,7 +95,8 @@ pub fn begin<E: FnOnce(&mut ArgsEncoder<'_>)>(site: &'static CallSite, encode: E
             Payload::new()
         } else {
             local.with_buffer(|buffer| {
-                let mut encoder = ArgsEncoder::object(buffer, site, resolution, dispatch);
+                let mut encoder =
+                    ArgsEncoder::object(buffer, site, resolution, &dispatch.selection);
                 encode(&mut encoder);
                 encoder.finish()
             })
@@ -151,7 +151,7 @@ impl Call {
         match outcome {
             Ok(value) => value,
             Err(payload) => {
-                self.close(Event::Panic, panic_message(payload.as_ref()));
+                self.close(Event::Panic, json::panic_message(payload.as_ref()));
                 panic::resume_unwind(payload)
             }
         }
@@ -177,7 +177,7 @@ impl Call {
         let open = self.open.as_ref().filter(|open| open.is_recorded())?;
         local::with_local(|local, dispatch| {
             Some(local.with_buffer(|buffer| {
-                let mut encoder = ArgsEncoder::value(buffer, open.site, dispatch);
+                let mut encoder = ArgsEncoder::value(buffer, open.site, &dispatch.selection);
                 encode(&mut encoder);
                 encoder.finish()
             }))
@@ -196,14 +196,14 @@ impl Call {
     #[inline(always)]
     pub fn exception(&mut self, message: impl FnOnce() -> String) {
         if self.open.is_some() {
-            self.close(Event::Exception, record::escaped(message().as_bytes()));
+            self.close(Event::Exception, json::escaped(message().as_bytes()));
         }
     }
 
     /// Closes the call with PANIC; `message` is `None` when the panic hook could not tell it.
     #[cold]
     pub(crate) fn panicked(&mut self, message: Option<Payload>) {
-        let message = message.unwrap_or_else(|| record::escaped(b"<panic message not recorded>"));
+        let message = message.unwrap_or_else(|| json::escaped(b"<panic message not recorded>"));
         self.close(Event::Panic, message);
     }
 
@@ -254,17 +254,6 @@ impl Drop for Call {
             self.close_cold(Event::Cancel, Payload::new());
         }
     }
-}
-
-pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> Payload {
-    let message = if let Some(message) = payload.downcast_ref::<&str>() {
-        message
-    } else if let Some(message) = payload.downcast_ref::<String>() {
-        message.as_str()
-    } else {
-        "Box<dyn Any>"
-    };
-    record::escaped(message.as_bytes())
 }
 
 pin_project_lite::pin_project! {
@@ -341,7 +330,7 @@ fn poll_traced<F: Future>(
     match outcome {
         Ok(poll) => poll,
         Err(payload) => {
-            call.close(Event::Panic, panic_message(payload.as_ref()));
+            call.close(Event::Panic, json::panic_message(payload.as_ref()));
             panic::resume_unwind(payload)
         }
     }

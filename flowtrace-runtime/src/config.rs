@@ -29,7 +29,7 @@ pub const DEFAULT_REDACT: &[&str] = &[
     "cookie",
 ];
 
-/// What a traced call does when the channel to the writer is full.
+/// What a traced call does when its thread's ring to the writer is full.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Overflow {
     /// Wait for room: no record is ever lost (the default).
@@ -124,13 +124,6 @@ impl Config {
             service: None,
             otlp_endpoint: None,
         }
-    }
-
-    /// The defaults overridden by every `FLOWTRACE_*` variable that is set.
-    ///
-    /// A variable with a value flowtrace cannot use is an [`Error::InvalidEnv`] naming it.
-    pub fn from_env() -> Result<Self, Error> {
-        crate::env::read(|name| std::env::var_os(name))
     }
 
     /// Turns tracing on or off (`FLOWTRACE_ENABLED`). Off costs one atomic load per call.

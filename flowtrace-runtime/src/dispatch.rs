@@ -16,9 +16,9 @@ use crossbeam_channel::{Receiver, Sender};
 
 use crate::config::{Config, Overflow};
 use crate::error::Error;
-use crate::filter::{ModuleFilter, Redaction};
-use crate::record::Record;
-use crate::ring::{self, Origin, RingReader, ThreadRing};
+use crate::filter::{ModuleFilter, Redaction, Selection};
+use crate::record::{Origin, Record};
+use crate::ring::{self, RingReader, ThreadRing};
 use crate::thread_label::ThreadLabel;
 use crate::writer::{self, Control, WriterShared};
 use crate::{exit_hook, stats};
@@ -48,9 +48,7 @@ pub(crate) struct Dispatch {
     shared: Arc<WriterShared>,
     overflow: Overflow,
     ring_capacity: usize,
-    pub(crate) filter: ModuleFilter,
-    pub(crate) redaction: Redaction,
-    pub(crate) max_arg_length: usize,
+    pub(crate) selection: Selection,
     /// This process segment's id, written in its START record; span ids derive from it.
     pub(crate) instance: u64,
     /// `FLOWTRACE_SAMPLE` as a threshold on a random `u64` (`u64::MAX`: every root).
@@ -178,7 +176,7 @@ fn init_lazily() -> bool {
     drop(active);
     let enabled = STATE.load(Ordering::Relaxed) == ENABLED;
     if enabled {
-        exit_hook::install();
+        install_exit_hooks();
     }
     enabled
 }
@@ -192,9 +190,17 @@ impl Config {
         let mut active = lock_active();
         start_locked(&mut active, self)?;
         drop(active);
-        exit_hook::install();
+        install_exit_hooks();
         Ok(crate::FlushGuard::new())
     }
+}
+
+/// Makes sure records already produced are written at exit and before a panic unwinds on.
+fn install_exit_hooks() {
+    exit_hook::install(exit_hook::Hooks {
+        shutdown,
+        flush: try_flush,
+    });
 }
 
 fn start_locked(active: &mut Option<Active>, config: Config) -> Result<(), Error> {
@@ -223,7 +229,7 @@ fn start_locked(active: &mut Option<Active>, config: Config) -> Result<(), Error
             start_line,
             exporter,
             shared: shared.clone(),
-            pause_when_busy: config.capacity >= writer::PAUSE_MIN_CAPACITY,
+            ring_capacity: config.capacity,
         },
         done_sender,
     )
@@ -237,9 +243,12 @@ fn start_locked(active: &mut Option<Active>, config: Config) -> Result<(), Error
             shared,
             overflow: config.overflow,
             ring_capacity: config.capacity,
-            filter: ModuleFilter::new(config.include_modules, config.exclude_modules),
-            redaction: Redaction::new(&config.redact),
-            max_arg_length: config.max_arg_length,
+            selection: Selection {
+                generation,
+                modules: ModuleFilter::new(config.include_modules, config.exclude_modules),
+                redaction: Redaction::new(&config.redact),
+                max_arg_length: config.max_arg_length,
+            },
             instance,
             sample: crate::sample::threshold(config.sample),
         }),

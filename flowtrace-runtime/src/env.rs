@@ -9,6 +9,15 @@ use crate::config::{
 };
 use crate::error::Error;
 
+impl Config {
+    /// The defaults overridden by every `FLOWTRACE_*` variable that is set.
+    ///
+    /// A variable with a value flowtrace cannot use is an [`Error::InvalidEnv`] naming it.
+    pub fn from_env() -> Result<Self, Error> {
+        read(|name| std::env::var_os(name))
+    }
+}
+
 /// The defaults overridden by every variable `lookup` finds; injectable for tests.
 pub(crate) fn read(lookup: impl Fn(&str) -> Option<OsString>) -> Result<Config, Error> {
     let env = Env { lookup };

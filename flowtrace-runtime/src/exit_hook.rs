@@ -24,20 +24,30 @@
 
 use std::cell::Cell;
 use std::panic;
-use std::sync::Once;
+use std::sync::{Once, OnceLock};
 use std::time::Duration;
 
-use crate::dispatch;
-use crate::record::Payload;
+use crate::json::Payload;
 
 /// How long the panic hook waits for the writer; a panicking program should not hang.
 const PANIC_FLUSH_TIMEOUT: Duration = Duration::from_secs(2);
 
 static EXIT_HANDLER: Once = Once::new();
 static PANIC_HOOK: Once = Once::new();
+static HOOKS: OnceLock<Hooks> = OnceLock::new();
+
+/// What the hooks do, given by the tracing state (which this module does not know).
+pub(crate) struct Hooks {
+    /// Writes everything queued and stops the writer.
+    pub(crate) shutdown: fn(),
+    /// Writes everything queued, waiting at most the given time, never blocking on a lock
+    /// the panicking thread may hold.
+    pub(crate) flush: fn(Duration),
+}
 
 /// Installs whichever hook is not installed yet (and can be, on this thread).
-pub(crate) fn install() {
+pub(crate) fn install(hooks: Hooks) {
+    let _ = HOOKS.set(hooks);
     EXIT_HANDLER.call_once(register_exit_handler);
     if !std::thread::panicking() {
         PANIC_HOOK.call_once(chain_panic_hook);
@@ -71,14 +81,18 @@ pub(crate) fn take_panic_message() -> Option<Payload> {
 fn chain_panic_hook() {
     let previous = panic::take_hook();
     panic::set_hook(Box::new(move |info| {
-        let message = crate::call::panic_message(info.payload());
+        let message = crate::json::panic_message(info.payload());
         let _ = PANIC_MESSAGE.try_with(|slot| slot.set(Some(message)));
         previous(info);
-        dispatch::try_flush(PANIC_FLUSH_TIMEOUT);
+        if let Some(hooks) = HOOKS.get() {
+            (hooks.flush)(PANIC_FLUSH_TIMEOUT);
+        }
     }));
 }
 
 extern "C" fn drain_at_exit() {
     // Unwinding out of an `extern "C" fn` aborts; shutdown does not panic, but never risk it.
-    let _ = panic::catch_unwind(dispatch::shutdown);
+    if let Some(hooks) = HOOKS.get() {
+        let _ = panic::catch_unwind(hooks.shutdown);
+    }
 }

@@ -28,7 +28,8 @@ pub(crate) fn start(
     #[cfg(feature = "otlp")]
     {
         let _ = source;
-        match Exporter::start(&endpoint, service, instance, pid) {
+        let url = traces_url(&endpoint).unwrap_or(endpoint);
+        match Exporter::start(url, service, instance, pid) {
             Ok(exporter) => Some(exporter),
             Err(error) => {
                 crate::error::report(format_args!(

@@ -1,6 +1,16 @@
-//! Which modules are traced and which argument names are redacted.
-//!
-//! Both are decided once per call site and configuration (see `site.rs`), never per call.
+//! Which modules are traced, which argument names are redacted, how long an argument may be:
+//! what a configuration selects, decided once per call site and configuration (see
+//! `site.rs`), never per call.
+
+/// Everything a call site's decisions depend on.
+#[derive(Debug)]
+pub(crate) struct Selection {
+    /// The configuration these decisions belong to: a site caches them under it.
+    pub(crate) generation: u64,
+    pub(crate) modules: ModuleFilter,
+    pub(crate) redaction: Redaction,
+    pub(crate) max_arg_length: usize,
+}
 
 /// Module-path prefixes to include (empty: all) and to exclude.
 #[derive(Debug, Default)]

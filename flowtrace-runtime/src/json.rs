@@ -5,11 +5,35 @@
 //! it only copies them between quotes. Static names are escaped once per call site or thread.
 //! Output is byte-for-byte what serde_json writes (tested below).
 
+use std::any::Any;
 use std::io;
 
 use serde_json::ser::CharEscape;
+use smallvec::SmallVec;
 
-use crate::record::Payload;
+/// Encoded args, result or message, already escaped for the inside of a JSON string. Small ones
+/// live inside the record: a heap buffer allocated on the caller's thread and freed on the
+/// writer's costs more than the rest of the record.
+pub type Payload = SmallVec<[u8; 48]>;
+
+/// `text` as a payload: escaped for the inside of a JSON string.
+pub(crate) fn escaped(text: &[u8]) -> Payload {
+    let mut payload = Payload::new();
+    write_contents(&mut payload, text);
+    payload
+}
+
+/// The message of a panic, from its payload, as a payload.
+pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> Payload {
+    let message = if let Some(message) = payload.downcast_ref::<&str>() {
+        message
+    } else if let Some(message) = payload.downcast_ref::<String>() {
+        message.as_str()
+    } else {
+        "Box<dyn Any>"
+    };
+    escaped(message.as_bytes())
+}
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
 

@@ -48,7 +48,7 @@
 //! on unchanged) or `CANCEL` (a future dropped before completion). `parent` links each call to
 //! the traced call it runs inside, across `.await` and thread hops; a root call (no `parent`)
 //! starts a W3C trace and its ENTER carries the `trace` id. `DROPPED` counts records lost to a
-//! full channel in `drop` mode.
+//! full ring in `drop` mode.
 //!
 //! # Across processes
 //!
@@ -65,7 +65,7 @@
 //! Zero-config: the first traced call reads `FLOWTRACE_LOGFILE`, `FLOWTRACE_STDOUT`,
 //! `FLOWTRACE_ENABLED`, `FLOWTRACE_PACKAGE_PREFIX`, `FLOWTRACE_EXCLUDE`,
 //! `FLOWTRACE_MAX_ARG_LENGTH`, `FLOWTRACE_OVERFLOW`, `FLOWTRACE_BUFFER`, `FLOWTRACE_REDACT`,
-//! `FLOWTRACE_MAX_FILE_BYTES`, `FLOWTRACE_MAX_FILES` and `FLOWTRACE_SERVICE_NAME` (else
+//! `FLOWTRACE_MAX_FILE_BYTES`, `FLOWTRACE_MAX_FILES`, `FLOWTRACE_SAMPLE` and `FLOWTRACE_SERVICE_NAME` (else
 //! `OTEL_SERVICE_NAME`); a bad value disables tracing with one
 //! message on stderr naming the variable. [`init`] and [`Config`] do the same explicitly and
 //! return the error instead. Records still queued are written when the program exits, with or

@@ -122,8 +122,8 @@ pub(crate) fn encode_dropped(micros: u64, count: u64, out: &mut Vec<u8>) {
 mod tests {
     use super::*;
     use crate::ids::TraceId;
-    use crate::record::{Payload, escaped};
-    use crate::ring::Origin;
+    use crate::json::{Payload, escaped};
+    use crate::record::Origin;
     use crate::site::{ArgSpec, CallSite};
     use std::time::Duration;
 

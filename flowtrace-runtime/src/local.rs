@@ -8,8 +8,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::dispatch::{self, Dispatch, GENERATION};
 use crate::ids::{TraceId, TraceIds};
-use crate::record::Record;
-use crate::ring::{Origin, ThreadRing};
+use crate::record::{Origin, Record};
+use crate::ring::ThreadRing;
 use crate::thread_label::ThreadLabel;
 
 /// Written by every thread that runs out of ids; kept off the lines of STATE and GENERATION.

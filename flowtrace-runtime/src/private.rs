@@ -14,7 +14,7 @@ use serde::Serialize;
 pub use crate::args::ArgsEncoder;
 pub use crate::call::{Call, Instrumented, begin, enter};
 pub use crate::inline_call::InlineCall;
-pub use crate::record::Payload;
+pub use crate::json::Payload;
 
 /// Whether tracing is on: the only work a traced function does before its body when it is off.
 #[inline(always)]

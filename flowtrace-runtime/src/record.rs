@@ -5,24 +5,27 @@
 //! known from the ring it travels in; the JSON of the whole line is built on the writer thread
 //! (`line`).
 
-use smallvec::SmallVec;
-
 use crate::clock::{self, Instant};
 use crate::ids::TraceId;
-use crate::json;
-use crate::ring::Origin;
+use crate::json::Payload;
 use crate::site::CallSite;
 
-/// Encoded args, result or message, already escaped for the inside of a JSON string. Small ones
-/// live inside the record: a heap buffer allocated on the caller's thread and freed on the
-/// writer's costs more than the rest of the record.
-pub type Payload = SmallVec<[u8; 48]>;
+/// Where a record sits: the ring it was pushed to and how many records that ring had taken
+/// before it. [`Origin::NONE`] names nothing (a root, or a record dropped in `drop` mode).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Origin {
+    /// The ring's serial number, unique for the life of the process; 0 for none.
+    pub(crate) ring: u64,
+    pub(crate) seq: u64,
+}
 
-/// `text` as a payload: escaped for the inside of a JSON string.
-pub(crate) fn escaped(text: &[u8]) -> Payload {
-    let mut payload = Payload::new();
-    json::write_contents(&mut payload, text);
-    payload
+impl Origin {
+    pub(crate) const NONE: Self = Self { ring: 0, seq: 0 };
+
+    #[inline]
+    pub(crate) fn is_none(self) -> bool {
+        self.ring == 0
+    }
 }
 
 /// The kinds of record, as written in the `event` key; three kinds of ENTER, which differ in

@@ -14,26 +14,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use rtrb::{Consumer, Producer, PushError, RingBuffer};
 
-use crate::record::Record;
+use crate::record::{Origin, Record};
 use crate::thread_label::ThreadLabel;
-
-/// Where a record sits: the ring it was pushed to and how many records that ring had taken
-/// before it. [`Origin::NONE`] names nothing (a root, or a record dropped in `drop` mode).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) struct Origin {
-    /// The ring's serial number, unique for the life of the process; 0 for none.
-    pub(crate) ring: u64,
-    pub(crate) seq: u64,
-}
-
-impl Origin {
-    pub(crate) const NONE: Self = Self { ring: 0, seq: 0 };
-
-    #[inline]
-    pub(crate) fn is_none(self) -> bool {
-        self.ring == 0
-    }
-}
 
 /// Serial numbers of rings; never reused, so an origin can never name the wrong ring.
 static NEXT_SERIAL: AtomicU64 = AtomicU64::new(1);

@@ -9,7 +9,7 @@
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::dispatch::Dispatch;
+use crate::filter::{Redaction, Selection};
 
 /// One recorded argument (or `fields(...)` entry) of a traced function.
 #[derive(Debug)]
@@ -94,15 +94,15 @@ impl CallSite {
         self
     }
 
-    /// Whether this site is traced under `dispatch`, and how its arguments are treated.
+    /// Whether this site is traced under `selection`, and how its arguments are treated.
     #[inline]
-    pub(crate) fn resolve(&self, dispatch: &Dispatch) -> Option<Resolution> {
-        let tag = generation_tag(dispatch.generation);
+    pub(crate) fn resolve(&self, selection: &Selection) -> Option<Resolution> {
+        let tag = generation_tag(selection.generation);
         let state = self.resolved.load(Ordering::Relaxed);
         let state = if state >> 48 == tag {
             state
         } else {
-            self.resolve_slow(dispatch, tag)
+            self.resolve_slow(selection, tag)
         };
         (state & ENABLED_BIT != 0).then_some(Resolution {
             redact_mask: state & MASK_BITS,
@@ -110,13 +110,13 @@ impl CallSite {
     }
 
     #[cold]
-    fn resolve_slow(&self, dispatch: &Dispatch, tag: u64) -> u64 {
+    fn resolve_slow(&self, selection: &Selection, tag: u64) -> u64 {
         let mut state = tag << 48;
-        if dispatch.filter.allows(self.module) {
+        if selection.modules.allows(self.module) {
             state |= ENABLED_BIT;
         }
         for (index, arg) in self.args.iter().enumerate().take(CACHED_ARGS) {
-            if arg.always_redact || dispatch.redaction.matches(arg.name) {
+            if arg.always_redact || selection.redaction.matches(arg.name) {
                 state |= 1 << index;
             }
         }
@@ -143,13 +143,13 @@ impl CallSite {
 
 impl Resolution {
     #[inline]
-    pub(crate) fn is_redacted(self, site: &CallSite, index: usize, dispatch: &Dispatch) -> bool {
+    pub(crate) fn is_redacted(self, site: &CallSite, index: usize, redaction: &Redaction) -> bool {
         if index < CACHED_ARGS {
             self.redact_mask & (1 << index) != 0
         } else {
             site.args
                 .get(index)
-                .is_some_and(|arg| arg.always_redact || dispatch.redaction.matches(arg.name))
+                .is_some_and(|arg| arg.always_redact || redaction.matches(arg.name))
         }
     }
 }

@@ -32,7 +32,7 @@ pub(crate) static COUNTERS: Counters = Counters {
 pub struct Stats {
     /// Records written to the sink.
     pub written: u64,
-    /// Records dropped because the channel was full (`drop` overflow policy only).
+    /// Records dropped because a thread's ring was full (`drop` overflow policy only).
     pub dropped: u64,
     /// Records produced but not written: a failed write, or a call racing a shutdown.
     pub lost: u64,

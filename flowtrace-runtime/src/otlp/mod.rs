@@ -21,7 +21,6 @@ use std::time::Duration;
 
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 
-use crate::exporter::traces_url;
 use crate::ids::{TraceId, span_id};
 use crate::record::Record;
 use crate::stats;
@@ -61,14 +60,13 @@ pub(crate) struct Exporter {
 }
 
 impl Exporter {
-    /// Starts the `flowtrace-otlp` thread for `endpoint` (already checked by the config).
+    /// Starts the `flowtrace-otlp` thread POSTing to `url` (the receiver's `/v1/traces`).
     pub(crate) fn start(
-        endpoint: &str,
+        url: String,
         service: &str,
         instance: u64,
         pid: u32,
     ) -> std::io::Result<Self> {
-        let url = traces_url(endpoint).unwrap_or_else(|| endpoint.to_owned());
         let (queue, items) = crossbeam_channel::bounded(QUEUE);
         let (done_sender, done) = crossbeam_channel::bounded(1);
         let resource = Arc::new(spans::resource(service, instance, pid));

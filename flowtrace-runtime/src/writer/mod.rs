@@ -27,15 +27,17 @@ use crate::{clock, line};
 use batch::Batch;
 use order::Reading;
 
-/// When a round took this many records, the writer pauses before the next one. Under a
-/// steady flood a writer that keeps up would otherwise sit right behind the traced threads,
-/// reading each record's cache lines while they are still being written; during the pause
-/// the traced threads run uncontended and the next round builds up. Light traffic never
-/// triggers it, and `tail -f` lags by at most the pause. `flush()` and shutdown cut it short.
+/// When a round took this many records, but less than a quarter of a ring, the writer pauses
+/// before the next one. Under a steady flood a writer that keeps up would otherwise sit right
+/// behind the traced threads, reading each record's cache lines while they are still being
+/// written; during the pause the traced threads run uncontended and the next round builds
+/// up. Light traffic never triggers it, and `tail -f` lags by at most the pause. A round that
+/// found rings filling up means the writer is the bottleneck: it goes on at once, since a
+/// pause then only makes traced threads wait for room. `flush()` and shutdown cut it short.
 const BUSY_ROUND_RECORDS: u64 = 64;
 const BUSY_PAUSE: Duration = Duration::from_micros(200);
 /// Rings smaller than this are not worth pausing for: they would fill during the pause.
-pub(crate) const PAUSE_MIN_CAPACITY: usize = 4096;
+const PAUSE_MIN_CAPACITY: usize = 4096;
 /// How long an idle writer sleeps at first, and at most: a record pushed just as the writer
 /// fell asleep may wait that long (a traced thread does not pay for a full handshake).
 const FIRST_IDLE_WAIT: Duration = Duration::from_millis(1);
@@ -73,7 +75,8 @@ pub(crate) struct Setup {
     /// Also ships completed calls as spans (`FLOWTRACE_OTLP_ENDPOINT`).
     pub(crate) exporter: Option<Exporter>,
     pub(crate) shared: Arc<WriterShared>,
-    pub(crate) pause_when_busy: bool,
+    /// Records each ring holds.
+    pub(crate) ring_capacity: usize,
 }
 
 /// Starts the thread. `done` is signalled when it has written everything and stopped.
@@ -92,7 +95,7 @@ pub(crate) fn spawn(setup: Setup, done: Sender<()>) -> std::io::Result<JoinHandl
                 shared: setup.shared,
                 acks: Vec::new(),
                 stop: false,
-                pause_when_busy: setup.pause_when_busy,
+                pause_below: pause_below(setup.ring_capacity),
             };
             writer.batch.add_line(&setup.start_line);
             writer.run();
@@ -118,7 +121,16 @@ struct Writer {
     /// Flushes waiting for the end of the current round.
     acks: Vec<Sender<()>>,
     stop: bool,
-    pause_when_busy: bool,
+    /// Rounds from `BUSY_ROUND_RECORDS` to this (exclusive) are followed by a pause.
+    pause_below: u64,
+}
+
+fn pause_below(ring_capacity: usize) -> u64 {
+    if ring_capacity < PAUSE_MIN_CAPACITY {
+        0
+    } else {
+        ring_capacity as u64 / 4
+    }
 }
 
 impl Writer {
@@ -135,7 +147,7 @@ impl Writer {
             shared: Arc::default(),
             acks: Vec::new(),
             stop: false,
-            pause_when_busy: false,
+            pause_below: 0,
         }
     }
 
@@ -160,7 +172,7 @@ impl Writer {
                 }
             } else {
                 idle_wait = FIRST_IDLE_WAIT;
-                if taken >= BUSY_ROUND_RECORDS && self.pause_when_busy {
+                if (BUSY_ROUND_RECORDS..self.pause_below).contains(&taken) {
                     // Parked rather than asleep: a flush or a shutdown unparks it at once.
                     thread::park_timeout(BUSY_PAUSE);
                 }

@@ -8,8 +8,8 @@
 //! before it in that ring) is. It is always there: it was pushed before the dependent record
 //! was built, and the ring that holds it was registered before that.
 
-use crate::record::Event;
-use crate::ring::{Origin, RingReader};
+use crate::record::{Event, Origin};
+use crate::ring::RingReader;
 
 use super::{Control, Writer};
 
@@ -156,8 +156,9 @@ mod tests {
 
     use crate::clock;
     use crate::ids::TraceId;
-    use crate::record::{Event, Payload, Record};
-    use crate::ring::{self, Origin, ThreadRing};
+    use crate::json::Payload;
+    use crate::record::{Event, Origin, Record};
+    use crate::ring::{self, ThreadRing};
     use crate::site::CallSite;
     use crate::thread_label::ThreadLabel;
     use crate::writer::{Control, Writer};
