@@ -69,12 +69,8 @@ pub fn enter<E: FnOnce(&mut ArgsEncoder<'_>)>(site: &'static CallSite, encode: E
 /// then inert.
 #[inline(never)]
 pub fn begin<E: FnOnce(&mut ArgsEncoder<'_>)>(site: &'static CallSite, encode: E) -> Call {
-    let open = local::with_local(|local, dispatch| {
-        let current = local.current();
+    let open = local::with_local_for_call(|local, dispatch, current| {
         let parent = current.id;
-        if parent == Current::UNSAMPLED_ID {
-            return None;
-        }
         let resolution = site.resolve(&dispatch.selection)?;
         // Only a root pays for its trace id (and its sampling decision); a child takes its
         // parent's.

@@ -84,24 +84,24 @@ thread_local! {
 #[inline]
 pub(crate) fn with_local<R>(f: impl FnOnce(&Local, &Dispatch) -> Option<R>) -> Option<R> {
     LOCAL
+        .try_with(|local| local.with_dispatch(|dispatch| f(local, dispatch)))
+        .ok()
+        .flatten()
+}
+
+/// [`with_local`] for a call that begins, given the call it begins in; inside a subtree that
+/// sampling left out, nothing more than that check happens.
+#[inline]
+pub(crate) fn with_local_for_call<R>(
+    f: impl FnOnce(&Local, &Dispatch, Current) -> Option<R>,
+) -> Option<R> {
+    LOCAL
         .try_with(|local| {
-            let generation = GENERATION.load(Ordering::Relaxed);
-            {
-                let cached = local.dispatch.borrow();
-                if let Some(dispatch) = cached.as_deref()
-                    && dispatch.generation == generation
-                {
-                    return f(local, dispatch);
-                }
+            let current = local.current.get();
+            if current.id == Current::UNSAMPLED_ID {
+                return None;
             }
-            let fresh = dispatch::current_dispatch()?;
-            let result = f(local, &fresh);
-            // Busy when this runs inside `f` of an outer call on this thread (user code that
-            // encodes an argument) that still holds the old dispatch: cache it next time.
-            if let Ok(mut cached) = local.dispatch.try_borrow_mut() {
-                *cached = Some(fresh);
-            }
-            result
+            local.with_dispatch(|dispatch| f(local, dispatch, current))
         })
         .ok()
         .flatten()
@@ -207,9 +207,26 @@ pub(crate) fn push_anywhere(record: Record) {
 }
 
 impl Local {
+    /// Runs `f` with the current dispatch, cached here until the configuration changes.
     #[inline]
-    pub(crate) fn current(&self) -> Current {
-        self.current.get()
+    fn with_dispatch<R>(&self, f: impl FnOnce(&Dispatch) -> Option<R>) -> Option<R> {
+        let generation = GENERATION.load(Ordering::Relaxed);
+        {
+            let cached = self.dispatch.borrow();
+            if let Some(dispatch) = cached.as_deref()
+                && dispatch.generation == generation
+            {
+                return f(dispatch);
+            }
+        }
+        let fresh = dispatch::current_dispatch()?;
+        let result = f(&fresh);
+        // Busy when this runs inside `f` of an outer call on this thread (user code that
+        // encodes an argument) that still holds the old dispatch: cache it next time.
+        if let Ok(mut cached) = self.dispatch.try_borrow_mut() {
+            *cached = Some(fresh);
+        }
+        result
     }
 
     /// The trace of a root call starting now, and its remote parent's span id (0 if none):

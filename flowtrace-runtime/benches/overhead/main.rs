@@ -5,7 +5,7 @@
 //! Run: `cargo bench -p flowtrace-runtime --bench overhead`. Groups: `sync` and `async` (one
 //! call with a `&str` and a `u64`), `nested` (an outer call making two inner ones, per outer
 //! call), `two-threads` (two threads calling at once, per call per thread). Variants:
-//! `flowtrace-disabled` (tracing off), `flowtrace-unsampled` (calls inside a root that
+//! `flowtrace-disabled` (tracing off; `tracing-disabled`: tracing's macro with no subscriber), `flowtrace-unsampled` (calls inside a root that
 //! sampling left out), `flowtrace-devnull` (the whole pipeline, every line built and written,
 //! to `/dev/null`: no page-cache copy), `flowtrace` (to a file). A table of medians and ratios
 //! is printed at the end, then the calling thread's own CPU time per call.
@@ -123,6 +123,10 @@ fn bench_shape(c: &mut Criterion, dir: &Path, shape: Shape) {
         b.iter(|| flowtrace(shape, black_box(7)))
     });
     drop(disabled);
+    // No subscriber anywhere: tracing's own disabled path.
+    group.bench_function("tracing-disabled", |b| {
+        b.iter(|| tracing(shape, black_box(7)))
+    });
 
     let guard = to_devnull();
     if shape != Shape::Nested {
@@ -257,19 +261,37 @@ fn bench_two_threads(c: &mut Criterion, dir: &Path) {
     group.finish();
 }
 
-/// The calling thread's CPU per call, with the writer on the other core.
+/// The calling thread's CPU per call, with the writer on the other core. The ring holds twice
+/// a round's records, so that the thread never waits for the writer (waiting in `block` mode
+/// yields and sleeps, which would count as the thread's CPU), and is small enough to stay in
+/// cache as the default one does.
 fn thread_cpu() -> Vec<(String, f64)> {
-    const CALLS: u64 = 1_000_000;
+    const RING: usize = 1 << 15;
     let mut rows = Vec::new();
     for shape in [Shape::Sync, Shape::Async, Shape::Nested] {
-        let plain_ns = thread_cpu::ns_per_call(5, CALLS, |n| {
-            black_box(plain(shape, n));
-        });
-        let guard = to_devnull();
-        let traced_ns = thread_cpu::ns_per_call(5, CALLS, |n| {
-            black_box(flowtrace(shape, n));
-        });
-        flush();
+        let records_per_call = if shape == Shape::Nested { 6 } else { 2 };
+        let calls = (RING / 2 / records_per_call) as u64;
+        let plain_ns = thread_cpu::ns_per_call(
+            41,
+            calls,
+            |n| {
+                black_box(plain(shape, n));
+            },
+            || {},
+        );
+        let guard = Config::new()
+            .file("/dev/null")
+            .capacity(RING)
+            .init()
+            .expect("flowtrace to /dev/null");
+        let traced_ns = thread_cpu::ns_per_call(
+            41,
+            calls,
+            |n| {
+                black_box(flowtrace(shape, n));
+            },
+            flush,
+        );
         drop(guard);
         rows.push((format!("{} plain", shape.name()), plain_ns));
         rows.push((format!("{} flowtrace", shape.name()), traced_ns));

@@ -40,9 +40,10 @@ fn difference(value: Option<f64>, base: Option<f64>) -> String {
     }
 }
 
-pub(crate) const VARIANTS: [&str; 8] = [
+pub(crate) const VARIANTS: [&str; 9] = [
     "plain",
     "flowtrace-disabled",
+    "tracing-disabled",
     "flowtrace-unsampled",
     "flowtrace-devnull",
     "flowtrace",
@@ -69,9 +70,10 @@ pub(crate) fn print(groups: &[&str], thread_cpu: &[(String, f64)]) {
         println!();
     }
     println!(
-        "\n{:<12} {:>16} {:>18} {:>22} {:>22} {:>26}",
+        "\n{:<12} {:>16} {:>24} {:>18} {:>22} {:>22} {:>26}",
         "group",
         "disabled-plain",
+        "tracing-disabled-plain",
         "unsampled-plain",
         "tracing/flowtrace",
         "fastrace/flowtrace",
@@ -80,8 +82,9 @@ pub(crate) fn print(groups: &[&str], thread_cpu: &[(String, f64)]) {
     for group in groups {
         let m = |variant: &str| median_ns(group, variant);
         println!(
-            "{group:<12} {:>16} {:>18} {:>22} {:>22} {:>26}",
+            "{group:<12} {:>16} {:>24} {:>18} {:>22} {:>22} {:>26}",
             difference(m("flowtrace-disabled"), m("plain")),
+            difference(m("tracing-disabled"), m("plain")),
             difference(m("flowtrace-unsampled"), m("plain")),
             ratio(m("tracing-json"), m("flowtrace")),
             ratio(m("fastrace"), m("flowtrace")),

@@ -18,16 +18,26 @@ fn thread_cpu_ns() -> u64 {
     now.tv_sec as u64 * 1_000_000_000 + now.tv_nsec as u64
 }
 
-/// The median over `rounds` of this thread's CPU ns per call of `call`, made `calls` times.
-pub(crate) fn ns_per_call(rounds: usize, calls: u64, mut call: impl FnMut(u64)) -> f64 {
-    let mut per_call: Vec<f64> = (0..rounds)
+/// The median over `rounds` of this thread's CPU ns per call of `call`, made `calls` times;
+/// `between` runs after each round, outside the measurement. As many rounds run before,
+/// unmeasured: the first records written into fresh memory pay its page faults.
+pub(crate) fn ns_per_call(
+    rounds: usize,
+    calls: u64,
+    mut call: impl FnMut(u64),
+    mut between: impl FnMut(),
+) -> f64 {
+    let mut per_call: Vec<f64> = (0..2 * rounds)
         .map(|_| {
             let start = thread_cpu_ns();
             for n in 0..calls {
                 call(n);
             }
-            (thread_cpu_ns() - start) as f64 / calls as f64
+            let spent = thread_cpu_ns() - start;
+            between();
+            spent as f64 / calls as f64
         })
+        .skip(rounds)
         .collect();
     per_call.sort_by(f64::total_cmp);
     per_call[per_call.len() / 2]

@@ -8,6 +8,7 @@
 //! before it in that ring) is. It is always there: it was pushed before the dependent record
 //! was built, and the ring that holds it was registered before that.
 
+use crate::clock::Instant;
 use crate::record::{Event, Origin};
 use crate::ring::RingReader;
 
@@ -55,23 +56,31 @@ impl Writer {
         let mut taken = 0;
         if pending == 1 {
             // One busy thread (the common case under load): no merging to do.
-            while self.rings[last].reader.popped < self.rings[last].limit && self.take_next(last) {
-                taken += 1;
+            while self.rings[last].reader.popped < self.rings[last].limit {
+                let burst = self.take_burst(last, None);
+                if burst == 0 && !self.take_next(last) {
+                    break;
+                }
+                taken += burst.max(1);
             }
             return taken;
         }
-        while let Some(index) = self.earliest() {
-            if !self.take_next(index) {
+        while let Some((index, next_other)) = self.earliest() {
+            // The earliest ring's records up to the next other ring's first record, at once.
+            let burst = self.take_burst(index, next_other);
+            if burst == 0 && !self.take_next(index) {
                 break;
             }
-            taken += 1;
+            taken += burst.max(1);
         }
         taken
     }
 
-    /// The ring whose next record (within this round) was made first.
-    fn earliest(&self) -> Option<usize> {
-        let mut best = None;
+    /// The ring whose next record (within this round) was made first, and when the first
+    /// next record of the other rings was made.
+    fn earliest(&self) -> Option<(usize, Option<Instant>)> {
+        let mut best: Option<(usize, Instant)> = None;
+        let mut second: Option<Instant> = None;
         for (index, ring) in self.rings.iter().enumerate() {
             if ring.reader.popped >= ring.limit {
                 continue;
@@ -79,11 +88,48 @@ impl Writer {
             let Ok(record) = ring.reader.consumer.peek() else {
                 continue;
             };
-            if best.is_none_or(|(_, at)| record.at < at) {
-                best = Some((index, record.at));
+            match best {
+                Some((_, at)) if record.at >= at => {
+                    second = Some(second.map_or(record.at, |s| s.min(record.at)));
+                }
+                _ => {
+                    if let Some((_, at)) = best {
+                        second = Some(second.map_or(at, |s| s.min(at)));
+                    }
+                    best = Some((index, record.at));
+                }
             }
         }
-        best.map(|(index, _)| index)
+        best.map(|(index, _)| (index, second))
+    }
+
+    /// Takes, in place, the records of ring `index` within this round made no later than
+    /// `until` (all of them without it), stopping before the first that must follow another
+    /// ring's record or that the exporter needs to own: those go one by one through
+    /// [`Self::take_next`]. How many it took.
+    fn take_burst(&mut self, index: usize, until: Option<Instant>) -> u64 {
+        if self.exporter.is_some() {
+            return 0;
+        }
+        let Self { rings, batch, .. } = self;
+        let ring = &mut rings[index];
+        let available = (ring.limit.saturating_sub(ring.reader.popped)) as usize;
+        let Ok(chunk) = ring.reader.consumer.read_chunk(available) else {
+            return 0;
+        };
+        let (first, second) = chunk.as_slices();
+        let mut count = 0;
+        for record in first.iter().chain(second) {
+            let foreign = !record.after.is_none() && record.after.ring != ring.reader.serial;
+            if foreign || until.is_some_and(|until| record.at > until) {
+                break;
+            }
+            batch.add_record(record, &ring.reader.thread_key);
+            count += 1;
+        }
+        chunk.commit(count);
+        ring.reader.popped += count as u64;
+        count as u64
     }
 
     /// Takes the next record of ring `index`, after the record it must follow; false when
