@@ -4,7 +4,7 @@
 //! zero-config path) would lose whatever was still queued when `main` returns. Two hooks close
 //! that gap, installed once, when tracing first starts:
 //!
-//! - a C `atexit` handler drains the channel and joins the writer. It runs after `main` returns,
+//! - a C `atexit` handler drains the rings and joins the writer. It runs after `main` returns,
 //!   after `std::process::exit`, and after a panic unwound out of `main` (the Rust runtime turns
 //!   that into exit code 101 through `exit`);
 //! - a panic hook flushes (bounded) after the previous hook has printed the message, so that with

@@ -129,7 +129,7 @@ impl Line<'_> {
     }
 }
 
-/// Appends a `DROPPED` line for `count` records lost to a full channel.
+/// Appends a `DROPPED` line for `count` records lost to full rings.
 pub(crate) fn encode_dropped(micros: u64, count: u64, out: &mut Vec<u8>) {
     let mut number = itoa::Buffer::new();
     let mut stamp = Stamp::default();

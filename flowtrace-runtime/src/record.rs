@@ -98,7 +98,7 @@ impl Record {
         args: Payload,
     ) -> Self {
         // Everything decided before the record is built: built as one literal, it goes
-        // straight into the channel's slot (mutating it afterwards cost an extra copy).
+        // straight into the ring's slot (mutating it afterwards cost an extra copy).
         let (event, words, after) = if parent != 0 {
             (Event::Enter, [parent, 0], after)
         } else if remote_parent == 0 {

@@ -47,7 +47,7 @@ impl Sink {
 
 /// Standard output as a file of its own (a duplicate of descriptor 1), written without
 /// `std::io::Stdout`'s lock: a program that holds `stdout().lock()` while it calls traced
-/// functions would otherwise block the writer, and once the channel is full, itself. Lines go
+/// functions would otherwise block the writer, and once its ring is full, itself. Lines go
 /// out whole, never appended to a partial line still buffered in the program's `Stdout`.
 #[cfg(unix)]
 fn stdout() -> io::Result<Box<dyn Write + Send>> {
