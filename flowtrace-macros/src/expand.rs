@@ -117,7 +117,7 @@ fn generate(function: &ItemFn, options: &Options, params: &[Param]) -> TokenStre
         }));
     let encode_args = recorded.iter().enumerate().map(|(index, p)| {
         let ident = &p.ident;
-        quote!((&&&#private::Wrap(&#ident))
+        quote!((&&&&#private::Wrap(&#ident))
             .__flowtrace_encode(__flowtrace_args, #index);)
     });
     let encode_fields = fields.iter().enumerate().map(|(offset, f)| {
@@ -125,7 +125,7 @@ fn generate(function: &ItemFn, options: &Options, params: &[Param]) -> TokenStre
         let value = &f.value;
         quote!({
             let __flowtrace_field = #value;
-            (&&&#private::Wrap(&__flowtrace_field))
+            (&&&&#private::Wrap(&__flowtrace_field))
                 .__flowtrace_encode(__flowtrace_args, #index);
         })
     });
@@ -135,9 +135,9 @@ fn generate(function: &ItemFn, options: &Options, params: &[Param]) -> TokenStre
         Some(_) => quote!(__flowtrace_call.encode_result(|__flowtrace_args| {
             #[allow(unused_imports)]
             use #private::{
-                EncodeDebug as _, EncodeSerialize as _, EncodeTypeName as _,
+                EncodeDebug as _, EncodeDirect as _, EncodeSerialize as _, EncodeTypeName as _,
             };
-            (&&&#private::Wrap(__flowtrace_ret))
+            (&&&&#private::Wrap(__flowtrace_ret))
                 .__flowtrace_encode(__flowtrace_args, 0usize);
         })),
         None => quote!(::core::option::Option::None),
@@ -167,7 +167,7 @@ fn generate(function: &ItemFn, options: &Options, params: &[Param]) -> TokenStre
         |__flowtrace_args| {
             #[allow(unused_imports)]
             use #private::{
-                EncodeDebug as _, EncodeSerialize as _, EncodeTypeName as _,
+                EncodeDebug as _, EncodeDirect as _, EncodeSerialize as _, EncodeTypeName as _,
             };
             #(#encode_args)*
             #(#encode_fields)*

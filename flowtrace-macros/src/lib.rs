@@ -73,8 +73,8 @@ use proc_macro::TokenStream;
 ///     // With `sample = F`: `CallSite::new(…).sample(F)`. With `crate = p`: `p::__private::…`.
 ///     let __flowtrace_call = if enabled() {                   // one relaxed atomic load
 ///         Some(begin(&__FLOWTRACE_SITE, |__flowtrace_args| {  // writes ENTER
-///             (&&&Wrap(&a)).__flowtrace_encode(__flowtrace_args, 0);  // Serialize, Debug or type name
-///             (&&&Wrap(&b)).__flowtrace_encode(__flowtrace_args, 1);
+///             (&&&&Wrap(&a)).__flowtrace_encode(__flowtrace_args, 0);  // str/integer, Serialize, Debug or type name
+///             (&&&&Wrap(&b)).__flowtrace_encode(__flowtrace_args, 1);
 ///         }))
 ///     } else {
 ///         None

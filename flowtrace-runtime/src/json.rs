@@ -85,6 +85,13 @@ pub(crate) fn write_contents(out: &mut impl Sink, bytes: &[u8]) {
     out.push_bytes(&bytes[run_start..]);
 }
 
+/// True when `bytes` go into a JSON string as they are (no quote, backslash or control
+/// character).
+#[inline]
+pub(crate) fn needs_no_escape(bytes: &[u8]) -> bool {
+    bytes.iter().all(|&byte| ESCAPE[usize::from(byte)] == 0)
+}
+
 /// For each byte, the letter of its escape (`\"`, `\\`, `\n`, …; `u` for `\u00XX`), or 0.
 static ESCAPE: [u8; 256] = {
     let mut table = [0u8; 256];

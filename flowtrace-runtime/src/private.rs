@@ -2,9 +2,9 @@
 //! whenever the macro changes.
 //!
 //! The `Encode*` and `Outcome*` traits implement autoref specialisation: the macro calls
-//! `(&&&Wrap(&value)).__flowtrace_encode(..)`, and method resolution picks, at the call site where
-//! the concrete type is known, the first impl whose bounds hold — `Serialize`, then `Debug`, then
-//! the type name; and for return values `Result` with a `Display` error, with a `Debug` error,
+//! `(&&&&Wrap(&value)).__flowtrace_encode(..)`, and method resolution picks, at the call site
+//! where the concrete type is known, the first impl whose bounds hold — a string or integer
+//! written directly, then `Serialize`, then `Debug`, then the type name; and for return values `Result` with a `Display` error, with a `Debug` error,
 //! with any error, then anything else.
 
 use std::fmt::{Debug, Display, Write as _};
@@ -34,7 +34,41 @@ pub use crate::site::{ArgSpec, CallSite};
 #[derive(Debug)]
 pub struct Wrap<'a, T: ?Sized>(pub &'a T);
 
-/// Preferred: the value implements `Serialize`.
+/// First choice: a string or an integer, written without serde (see
+/// [`ArgsEncoder::str`]).
+pub trait EncodeDirect {
+    /// Writes the value as argument `index`.
+    fn __flowtrace_encode(&self, encoder: &mut ArgsEncoder<'_>, index: usize);
+}
+
+impl EncodeDirect for &&&Wrap<'_, &str> {
+    #[inline]
+    fn __flowtrace_encode(&self, encoder: &mut ArgsEncoder<'_>, index: usize) {
+        encoder.str(index, self.0);
+    }
+}
+
+impl EncodeDirect for &&&Wrap<'_, String> {
+    #[inline]
+    fn __flowtrace_encode(&self, encoder: &mut ArgsEncoder<'_>, index: usize) {
+        encoder.str(index, self.0);
+    }
+}
+
+macro_rules! encode_integers_directly {
+    ($($integer:ty),*) => {$(
+        impl EncodeDirect for &&&Wrap<'_, $integer> {
+            #[inline]
+            fn __flowtrace_encode(&self, encoder: &mut ArgsEncoder<'_>, index: usize) {
+                encoder.integer(index, *self.0);
+            }
+        }
+    )*};
+}
+
+encode_integers_directly!(u8, u16, u32, u64, usize, i8, i16, i32, i64, isize);
+
+/// Second choice: the value implements `Serialize`.
 pub trait EncodeSerialize {
     /// Writes the value as argument `index`.
     fn __flowtrace_encode(&self, encoder: &mut ArgsEncoder<'_>, index: usize);
@@ -47,7 +81,7 @@ impl<T: Serialize + ?Sized> EncodeSerialize for &&Wrap<'_, T> {
     }
 }
 
-/// Second choice: the value implements `Debug`.
+/// Third choice: the value implements `Debug`.
 pub trait EncodeDebug {
     /// Writes the value as argument `index`.
     fn __flowtrace_encode(&self, encoder: &mut ArgsEncoder<'_>, index: usize);
