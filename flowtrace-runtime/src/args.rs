@@ -263,7 +263,14 @@ mod tests {
 
     #[test]
     fn strings_and_integers_written_directly_equal_what_serde_writes() {
-        for text in ["alpha", "", "héllo wörld", "quote \" inside", "back\\slash", "tab\t"] {
+        for text in [
+            "alpha",
+            "",
+            "héllo wörld",
+            "quote \" inside",
+            "back\\slash",
+            "tab\t",
+        ] {
             for max in [1, 3, 7, 1000] {
                 assert_eq!(
                     args(max, |e| e.str(0, text)),
@@ -285,7 +292,10 @@ mod tests {
             args(1000, |e| e.integer(0, i64::MIN)),
             args(1000, |e| e.serialize(0, &i64::MIN))
         );
-        assert_eq!(args(1000, |e| e.str(0, "alpha")), "{\\\"a\\\":\\\"alpha\\\"}");
+        assert_eq!(
+            args(1000, |e| e.str(0, "alpha")),
+            "{\\\"a\\\":\\\"alpha\\\"}"
+        );
     }
 
     #[test]

@@ -76,7 +76,7 @@ pub(crate) fn is_enabled() -> bool {
 impl Dispatch {
     /// Hands `record` to the writer through `ring`, according to the overflow policy; where
     /// it landed, or [`Origin::NONE`] when it was dropped or lost.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn push(&self, ring: &mut ThreadRing, record: Record) -> Origin {
         match ring.push(record) {
             Ok(origin) => {

@@ -84,7 +84,7 @@ pub(crate) fn thread_key(thread: ThreadLabel) -> Box<[u8]> {
 
 impl ThreadRing {
     /// Pushes `record`; its origin, or the record back when the ring is full.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn push(&mut self, record: Record) -> Result<Origin, Record> {
         match self.producer.push(record) {
             Ok(()) => {
