@@ -9,8 +9,8 @@ use crate::error::Error;
 
 /// Where records go when nothing says otherwise.
 pub const DEFAULT_LOGFILE: &str = "flowtrace.jsonl";
-/// Default capacity of each traced thread's ring to the writer, in records (~1 MB).
-pub const DEFAULT_CAPACITY: usize = 8 * 1024;
+/// Default capacity of each traced thread's ring to the writer, in records (~4 MB once filled).
+pub const DEFAULT_CAPACITY: usize = 32 * 1024;
 /// Largest capacity of a thread's ring, in records (~120 MB per thread once it has filled).
 pub const MAX_CAPACITY: usize = 1 << 20;
 /// Most rotated files kept: each rotation renames them all.

@@ -31,8 +31,9 @@ static STATE: AtomicU8 = AtomicU8::new(UNINIT);
 pub(crate) static GENERATION: AtomicU64 = AtomicU64::new(0);
 static ACTIVE: Mutex<Option<Active>> = Mutex::new(None);
 
-/// How long a traced thread waits before retrying a full ring in `block` mode.
-const FULL_RING_PAUSE: Duration = Duration::from_micros(50);
+/// How long a traced thread waits for the writer's wake-up before it looks at its full ring
+/// again in `block` mode (the wake-up is what normally ends the wait).
+const FULL_RING_WAIT: Duration = Duration::from_millis(1);
 
 /// What every traced call needs from the configuration, shared by all threads. Read-only once
 /// built, and aligned so that no other allocation shares its lines.
@@ -96,16 +97,12 @@ impl Dispatch {
             stats::add(&stats::COUNTERS.dropped, 1);
             return Origin::NONE;
         }
-        // `block`: retry until the writer makes room. The thread sleeps between tries rather
-        // than waiting to be woken: a wake-up per record taken would cost the writer a system
-        // call each, exactly when it is the bottleneck.
-        for attempt in 0u32.. {
+        // `block`: wait until the writer makes room. It wakes this thread once per round that
+        // took records from the ring, not per record: a wake-up is a system call.
+        loop {
+            // It may be pausing, or asleep.
             self.writer.unpark();
-            if attempt < 16 {
-                std::thread::yield_now();
-            } else {
-                std::thread::sleep(FULL_RING_PAUSE);
-            }
+            ring.wait_for_room(FULL_RING_WAIT);
             match ring.push(record) {
                 Ok(origin) => return origin,
                 Err(back) if ring.is_abandoned() => {
@@ -117,7 +114,6 @@ impl Dispatch {
                 Err(back) => record = back,
             }
         }
-        Origin::NONE
     }
 
     /// Wakes the writer if it sleeps.

@@ -19,6 +19,8 @@ pub(super) struct Reading {
     pub(super) reader: RingReader,
     /// How far this round takes the ring: what was there when the round began.
     limit: u64,
+    /// Where the ring stood when the round began.
+    round_start: u64,
     /// Being emptied up to a record another ring waits for; never entered twice (origins
     /// cannot form a cycle, and the writer must not loop if one ever did).
     busy: bool,
@@ -30,6 +32,7 @@ impl Writer {
         self.rings.push(Reading {
             reader,
             limit: 0,
+            round_start: 0,
             busy: false,
         });
     }
@@ -44,9 +47,21 @@ impl Writer {
 
     /// Takes every record the rings hold now, earliest first; how many.
     pub(super) fn take_rings(&mut self) -> u64 {
+        let taken = self.take_rings_in_order();
+        // Rings this round took from have room again for a thread that waits for it.
+        for ring in &self.rings {
+            if ring.reader.popped > ring.round_start {
+                ring.reader.wake_waiting_thread();
+            }
+        }
+        taken
+    }
+
+    fn take_rings_in_order(&mut self) -> u64 {
         let mut pending = 0;
         let mut last = 0;
         for (index, ring) in self.rings.iter_mut().enumerate() {
+            ring.round_start = ring.reader.popped;
             ring.limit = ring.reader.popped + ring.reader.consumer.slots() as u64;
             if ring.limit > ring.reader.popped {
                 pending += 1;
