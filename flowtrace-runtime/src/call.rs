@@ -44,12 +44,6 @@ struct Open {
     frontier: Origin,
 }
 
-impl Open {
-    fn is_recorded(&self) -> bool {
-        self.id != Current::UNSAMPLED_ID
-    }
-}
-
 /// Writes ENTER for `site` and returns the open call; `encode` records the arguments and is only
 /// run when the call is actually traced.
 ///
@@ -229,6 +223,10 @@ impl Call {
 }
 
 impl Open {
+    fn is_recorded(&self) -> bool {
+        self.id != Current::UNSAMPLED_ID
+    }
+
     /// A root call that sampling left out.
     #[cold]
     fn unsampled(site: &'static CallSite) -> Self {

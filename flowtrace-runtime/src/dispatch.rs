@@ -40,7 +40,6 @@ const FULL_RING_WAIT: Duration = Duration::from_millis(1);
 #[derive(Debug)]
 #[repr(align(128))]
 pub(crate) struct Dispatch {
-    pub(crate) generation: u64,
     /// Rings, orphaned records, flushes and the shutdown go to the writer this way.
     control: Sender<Control>,
     /// To wake the writer when it sleeps, or from its pause when someone waits for it.
@@ -75,6 +74,12 @@ pub(crate) fn is_enabled() -> bool {
 }
 
 impl Dispatch {
+    /// The configuration generation this dispatch belongs to.
+    #[inline]
+    pub(crate) fn generation(&self) -> u64 {
+        self.selection.generation
+    }
+
     /// Hands `record` to the writer through `ring`, according to the overflow policy; where
     /// it landed, or [`Origin::NONE`] when it was dropped or lost.
     #[inline(always)]
@@ -127,7 +132,7 @@ impl Dispatch {
     /// A ring for the calling thread, labelled `thread`, registered with the writer.
     #[cold]
     pub(crate) fn new_ring(&self, thread: ThreadLabel) -> ThreadRing {
-        let (ring, reader) = ring::new(self.ring_capacity, self.generation, thread);
+        let (ring, reader) = ring::new(self.ring_capacity, self.generation(), thread);
         self.register(reader);
         ring
     }
@@ -233,7 +238,6 @@ fn start_locked(active: &mut Option<Active>, config: Config) -> Result<(), Error
     let generation = GENERATION.load(Ordering::Relaxed) + 1;
     *active = Some(Active {
         dispatch: Arc::new(Dispatch {
-            generation,
             control,
             writer: writer.thread().clone(),
             shared,

@@ -23,13 +23,13 @@ const ID_BLOCK: u64 = 1024;
 /// The traced call running on a thread or task, as its children need it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Current {
-    /// The call's id; 0 outside any call, [`Current::UNSAMPLED`] inside a subtree that
+    /// The call's id; 0 outside any call, [`Current::UNSAMPLED_ID`] inside a subtree that
     /// sampling left out.
     pub(crate) id: u64,
     /// The call's trace. Outside any call: the trace of the remote parent in scope
     /// ([`crate::TraceContext::in_scope`]), or none.
     pub(crate) trace: TraceId,
-    /// Where the call's ENTER went: its children's ENTERs are written after it.
+    /// The call's frontier (see `call`): its children's ENTERs are written after it.
     pub(crate) origin: Origin,
 }
 
@@ -214,7 +214,7 @@ impl Local {
         {
             let cached = self.dispatch.borrow();
             if let Some(dispatch) = cached.as_deref()
-                && dispatch.generation == generation
+                && dispatch.generation() == generation
             {
                 return f(dispatch);
             }
@@ -281,7 +281,9 @@ impl Local {
     pub(crate) fn push(&self, dispatch: &Dispatch, record: Record) -> Origin {
         let origin = match self.ring.try_borrow_mut() {
             Ok(mut slot) => match slot.as_mut() {
-                Some(ring) if ring.generation == dispatch.generation => dispatch.push(ring, record),
+                Some(ring) if ring.generation == dispatch.generation() => {
+                    dispatch.push(ring, record)
+                }
                 _ => {
                     drop(slot);
                     self.push_to_new_ring(dispatch, record)

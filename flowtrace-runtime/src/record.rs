@@ -159,6 +159,12 @@ impl Record {
         }
     }
 
+    /// Whether this record, taken from ring `ring`, must wait for a record of another ring.
+    #[inline]
+    pub(crate) fn follows_another_ring(&self, ring: u64) -> bool {
+        !self.after.is_none() && self.after.ring != ring
+    }
+
     pub(crate) fn is_enter(&self) -> bool {
         matches!(
             self.event,

@@ -218,22 +218,25 @@ impl Writer {
     }
 
     fn take_controls(&mut self) {
-        let deferred = std::mem::take(&mut self.deferred);
-        for control in deferred
-            .into_iter()
-            .chain(self.controls.try_iter().collect::<Vec<_>>())
-        {
-            match control {
-                Control::Ring(reader) => self.adopt(reader),
-                Control::Orphan(record, thread) => self.orphans.push((record, thread)),
-                Control::Flush(ack) => {
-                    self.acks.push(ack);
-                    if let Some(exporter) = &mut self.exporter {
-                        exporter.flush();
-                    }
+        for control in std::mem::take(&mut self.deferred) {
+            self.handle(control);
+        }
+        while let Ok(control) = self.controls.try_recv() {
+            self.handle(control);
+        }
+    }
+
+    fn handle(&mut self, control: Control) {
+        match control {
+            Control::Ring(reader) => self.adopt(reader),
+            Control::Orphan(record, thread) => self.orphans.push((record, thread)),
+            Control::Flush(ack) => {
+                self.acks.push(ack);
+                if let Some(exporter) = &mut self.exporter {
+                    exporter.flush();
                 }
-                Control::Shutdown => self.stop = true,
             }
+            Control::Shutdown => self.stop = true,
         }
     }
 

@@ -129,14 +129,14 @@ impl Writer {
         let Self { rings, batch, .. } = self;
         let ring = &mut rings[index];
         let available = (ring.limit.saturating_sub(ring.reader.popped)) as usize;
+        let serial = ring.reader.serial;
         let Ok(chunk) = ring.reader.consumer.read_chunk(available) else {
             return 0;
         };
         let (first, second) = chunk.as_slices();
         let mut count = 0;
         for record in first.iter().chain(second) {
-            let foreign = !record.after.is_none() && record.after.ring != ring.reader.serial;
-            if foreign || until.is_some_and(|until| record.at > until) {
+            if record.follows_another_ring(serial) || until.is_some_and(|until| record.at > until) {
                 break;
             }
             batch.add_record(record, &ring.reader.thread_key);
@@ -151,10 +151,11 @@ impl Writer {
     /// the ring is empty.
     fn take_next(&mut self, index: usize) -> bool {
         let ring = &mut self.rings[index];
-        let Ok(after) = ring.reader.consumer.peek().map(|record| record.after) else {
+        let Ok(record) = ring.reader.consumer.peek() else {
             return false;
         };
-        if !after.is_none() && after.ring != ring.reader.serial {
+        let after = record.after;
+        if record.follows_another_ring(ring.reader.serial) {
             ring.busy = true;
             self.satisfy(after);
             self.rings[index].busy = false;
