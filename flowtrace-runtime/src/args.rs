@@ -1,34 +1,37 @@
-//! Encoding a call's arguments (and a `ret` value) on the caller's thread.
+//! Recording a call's arguments (and a `ret` value) on the caller's thread.
 //!
-//! Values borrowed by the call can only be read while it runs, so they are encoded here, into
-//! one small JSON text: `{"name":value,…}`. Each value goes through `serde::Serialize` when its
+//! Values borrowed by the call can only be read while it runs. Strings and integers are only
+//! captured here, for the writer to encode (see `captured`); everything else is encoded here,
+//! into the JSON text the line will hold: each value goes through `serde::Serialize` when its
 //! type implements it, else `Debug` (as a JSON string), else its type name in angle brackets —
 //! the macro picks the first that applies at compile time (see `private.rs`). Redacted names
-//! become `"***"`; a value longer than the limit is cut and marked with `…`.
+//! become `"***"`; a value longer than the limit is cut and marked with `…` (see `value`).
 
-use std::fmt::{self, Debug, Write as _};
+use std::fmt::{self, Debug};
 
 use serde::Serialize;
 
+use crate::captured;
 use crate::filter::Selection;
 use crate::json::Payload;
 use crate::site::{CallSite, Resolution};
+use crate::value;
 
 /// `"***"`, escaped like everything in the args text (see [`Payload`]).
 const REDACTED: &str = "\\\"***\\\"";
-const ELLIPSIS: char = '…';
 
-/// Collects the encoded arguments of one call; handed to the macro's encoding closure.
+/// Collects the arguments of one call; handed to the macro's encoding closure.
 pub struct ArgsEncoder<'a> {
     /// The thread's reusable buffer: serde_json writes in pieces of a few bytes, and a `Vec`
     /// appends them for a fraction of what the record's inline payload costs per append.
     out: &'a mut Vec<u8>,
     site: &'static CallSite,
-    /// `None` when encoding a single value (`ret`) rather than the args object.
+    /// `None` when encoding a single value (`ret`) rather than the arguments.
     resolution: Option<Resolution>,
     selection: &'a Selection,
     max_length: usize,
-    scratch: String,
+    /// Arguments recorded so far: every one after the first has a comma before its key.
+    written: usize,
 }
 
 impl Debug for ArgsEncoder<'_> {
@@ -38,18 +41,17 @@ impl Debug for ArgsEncoder<'_> {
 }
 
 impl<'a> ArgsEncoder<'a> {
-    /// Encodes the args object into `out`.
+    /// Records the arguments into `out`, in their captured form (see `captured`).
     pub(crate) fn object(
         out: &'a mut Vec<u8>,
         site: &'static CallSite,
         resolution: Resolution,
         selection: &'a Selection,
     ) -> Self {
-        out.push(b'{');
         Self::new(out, site, Some(resolution), selection)
     }
 
-    /// Encodes one value (`ret`) into `out`.
+    /// Encodes one value (`ret`) into `out`, as text.
     pub(crate) fn value(
         out: &'a mut Vec<u8>,
         site: &'static CallSite,
@@ -58,6 +60,7 @@ impl<'a> ArgsEncoder<'a> {
         Self::new(out, site, None, selection)
     }
 
+    #[inline]
     fn new(
         out: &'a mut Vec<u8>,
         site: &'static CallSite,
@@ -74,160 +77,92 @@ impl<'a> ArgsEncoder<'a> {
             resolution,
             selection,
             max_length,
-            scratch: String::new(),
+            written: 0,
         }
     }
 
-    /// The encoded text, escaped for the record (see [`Payload`]).
+    /// The recorded arguments (captured) or value (escaped text), for the record.
+    #[inline]
     pub(crate) fn finish(self) -> Payload {
-        if self.resolution.is_some() {
-            self.out.push(b'}');
-        }
         Payload::from_slice(self.out)
     }
 
-    /// Writes the key for argument `index`; false when its value must be redacted instead.
-    #[inline]
-    fn key(&mut self, index: usize) -> bool {
+    /// Whether argument `index` is captured rather than encoded: recording arguments, and the
+    /// argument is not redacted.
+    #[inline(always)]
+    fn captures(&self, index: usize) -> bool {
+        self.resolution.is_some_and(|resolution| {
+            !resolution.is_redacted(self.site, index, &self.selection.redaction)
+        })
+    }
+
+    /// Records argument `index` as the text `write` encodes (given the length limit); as a
+    /// text segment with its key when recording arguments, `"***"` instead when redacted.
+    fn text(&mut self, index: usize, write: impl FnOnce(&mut Vec<u8>, usize)) {
         let Some(resolution) = self.resolution else {
-            return true;
+            return write(self.out, self.max_length);
         };
-        let key = self.site.args.get(index).map_or(",\"?\":", |arg| arg.key);
-        let key = if self.out.len() > 1 { key } else { &key[1..] };
-        self.out.extend_from_slice(key.as_bytes());
+        let start = captured::begin_text(self.out);
+        let key = captured::key(self.site, index, self.written);
+        self.out.extend_from_slice(key);
         if resolution.is_redacted(self.site, index, &self.selection.redaction) {
             self.out.extend_from_slice(REDACTED.as_bytes());
-            return false;
+        } else {
+            write(self.out, self.max_length);
         }
-        true
+        captured::end_text(self.out, start);
+        self.written += 1;
     }
 
-    /// Encodes argument `index` with `serde::Serialize`.
+    /// Records argument `index` with `serde::Serialize`.
     pub fn serialize<T: Serialize + ?Sized>(&mut self, index: usize, value: &T) {
-        if !self.key(index) {
-            return;
-        }
-        let start = self.out.len();
-        if let Err(error) = write_json(self.out, value) {
-            self.out.truncate(start);
-            self.scratch.clear();
-            let _ = write!(self.scratch, "<unserializable: {error}>");
-            self.push_text(start);
-            return;
-        }
-        if self.out.len() - start > self.max_length {
-            self.truncate_encoded(start);
-        }
+        self.text(index, |out, max| value::write_serialized(out, value, max));
     }
 
-    /// Encodes argument `index`, a string, straight into the args text: the common case, for
-    /// which serde's serializer and its escaping took more instructions than the rest of the
-    /// call's encoding. Text that needs escaping goes through serde.
+    /// Records argument `index`, a string: captured, for the writer to encode, unless it is
+    /// long enough that it might have to be cut.
     #[inline]
     pub fn str(&mut self, index: usize, value: &str) {
-        if !crate::json::needs_no_escape(value.as_bytes()) {
-            return self.serialize(index, value);
-        }
-        if !self.key(index) {
-            return;
-        }
-        let start = self.out.len();
-        self.out.extend_from_slice(b"\\\"");
-        self.out.extend_from_slice(value.as_bytes());
-        self.out.extend_from_slice(b"\\\"");
-        if self.out.len() - start > self.max_length {
-            self.truncate_encoded(start);
-        }
-    }
-
-    /// Encodes argument `index`, an integer, straight into the args text.
-    #[inline]
-    pub fn integer<I: itoa::Integer>(&mut self, index: usize, value: I) {
-        if !self.key(index) {
-            return;
-        }
-        let start = self.out.len();
-        self.out
-            .extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
-        if self.out.len() - start > self.max_length {
-            self.truncate_encoded(start);
-        }
-    }
-
-    /// Encodes argument `index` with `Debug`, as a JSON string.
-    pub fn debug<T: Debug + ?Sized>(&mut self, index: usize, value: &T) {
-        if !self.key(index) {
-            return;
-        }
-        self.scratch.clear();
-        let _ = write!(self.scratch, "{value:?}");
-        let start = self.out.len();
-        self.push_text(start);
-    }
-
-    /// Encodes argument `index` as `"<type name>"` when nothing else applies.
-    pub fn type_name<T: ?Sized>(&mut self, index: usize) {
-        if !self.key(index) {
-            return;
-        }
-        self.scratch.clear();
-        self.scratch.push('<');
-        self.scratch.push_str(std::any::type_name::<T>());
-        self.scratch.push('>');
-        let start = self.out.len();
-        self.push_text(start);
-    }
-
-    /// Writes `self.scratch` at `start` as a JSON string, cut to the length limit.
-    fn push_text(&mut self, start: usize) {
-        cut_chars(&mut self.scratch, self.max_length);
-        self.out.truncate(start);
-        let _ = write_json(self.out, self.scratch.as_str());
-    }
-
-    /// Slow path for a value whose escaped text passed the limit: a string is cut inside its
-    /// quotes; anything else is replaced by its JSON text, cut, as a string.
-    #[cold]
-    fn truncate_encoded(&mut self, start: usize) {
-        let json = unescape(&self.out[start..]);
-        let text = if json.starts_with('"') {
-            serde_json::from_str::<String>(&json).ok()
+        if self.captures(index) && captured::can_capture_str(index, value, self.max_length) {
+            captured::push_str(self.out, self.written, index, value);
+            self.written += 1;
         } else {
-            None
-        };
-        self.scratch = text.unwrap_or(json);
-        if self.scratch.chars().count() > self.max_length {
-            self.push_text(start);
+            self.text(index, |out, max| value::write_str(out, value, max));
         }
     }
-}
 
-/// Writes `value` as JSON already escaped for the inside of a JSON string.
-fn write_json<T: Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) -> serde_json::Result<()> {
-    value.serialize(&mut serde_json::Serializer::with_formatter(
-        out,
-        crate::json::InString,
-    ))
-}
-
-/// The JSON text behind its escaped form (what [`write_json`] wrote).
-fn unescape(escaped: &[u8]) -> String {
-    let mut quoted = Vec::with_capacity(escaped.len() + 2);
-    quoted.push(b'"');
-    quoted.extend_from_slice(escaped);
-    quoted.push(b'"');
-    serde_json::from_slice(&quoted)
-        .unwrap_or_else(|_| String::from_utf8_lossy(escaped).into_owned())
-}
-
-/// Cuts `text` to `max` characters, marking the cut with `…`.
-fn cut_chars(text: &mut String, max: usize) {
-    if text.len() <= max {
-        return;
+    /// Records argument `index`, an unsigned integer: captured, for the writer to encode.
+    #[inline]
+    pub fn unsigned(&mut self, index: usize, value: u64) {
+        if self.captures(index) && captured::can_capture_integer(index, self.max_length) {
+            captured::push_unsigned(self.out, self.written, index, value);
+            self.written += 1;
+        } else {
+            self.text(index, |out, max| value::write_integer(out, value, max));
+        }
     }
-    if let Some((byte, _)) = text.char_indices().nth(max) {
-        text.truncate(byte);
-        text.push(ELLIPSIS);
+
+    /// Records argument `index`, a signed integer: captured, for the writer to encode.
+    #[inline]
+    pub fn signed(&mut self, index: usize, value: i64) {
+        if self.captures(index) && captured::can_capture_integer(index, self.max_length) {
+            captured::push_signed(self.out, self.written, index, value);
+            self.written += 1;
+        } else {
+            self.text(index, |out, max| value::write_integer(out, value, max));
+        }
+    }
+
+    /// Records argument `index` with `Debug`, as a JSON string.
+    pub fn debug<T: Debug + ?Sized>(&mut self, index: usize, value: &T) {
+        self.text(index, |out, max| value::write_debug(out, value, max));
+    }
+
+    /// Records argument `index` as `"<type name>"` when nothing else applies.
+    pub fn type_name<T: ?Sized>(&mut self, index: usize) {
+        self.text(index, |out, max| {
+            value::write_text(out, format!("<{}>", std::any::type_name::<T>()), max);
+        });
     }
 }
 
@@ -242,11 +177,16 @@ mod tests {
         "m",
         "f.rs",
         1,
-        &[ArgSpec::new("a", ",\\\"a\\\":", false)],
+        &[
+            ArgSpec::new("a", ",\\\"a\\\":", false),
+            ArgSpec::new("b", ",\\\"b\\\":", false),
+            ArgSpec::new("secret", ",\\\"secret\\\":", true),
+        ],
         0,
     );
 
-    /// The args text of one argument encoded by `encode` under `max_arg_length`.
+    /// The args text of the arguments `encode` records under `max_arg_length`, as the writer
+    /// renders it.
     fn args(max_arg_length: usize, encode: impl FnOnce(&mut ArgsEncoder<'_>)) -> String {
         let selection = Selection {
             generation: 1,
@@ -258,11 +198,14 @@ mod tests {
         let mut out = Vec::new();
         let mut encoder = ArgsEncoder::object(&mut out, &SITE, resolution, &selection);
         encode(&mut encoder);
-        String::from_utf8(encoder.finish().to_vec()).expect("utf-8")
+        let mut text = Vec::new();
+        captured::render(&SITE, &encoder.finish(), &mut text);
+        String::from_utf8(text).expect("utf-8")
     }
 
     #[test]
-    fn strings_and_integers_written_directly_equal_what_serde_writes() {
+    fn captured_strings_and_integers_are_rendered_as_serde_writes_them() {
+        let long = "x".repeat(200);
         for text in [
             "alpha",
             "",
@@ -270,8 +213,10 @@ mod tests {
             "quote \" inside",
             "back\\slash",
             "tab\t",
+            "\u{1}",
+            &long,
         ] {
-            for max in [1, 3, 7, 1000] {
+            for max in [1, 3, 7, 11, 12, 20, 1000, 2000] {
                 assert_eq!(
                     args(max, |e| e.str(0, text)),
                     args(max, |e| e.serialize(0, text)),
@@ -280,18 +225,20 @@ mod tests {
             }
         }
         for number in [0u64, 7, u64::MAX] {
-            for max in [1, 5, 1000] {
+            for max in [1, 5, 19, 20, 1000] {
                 assert_eq!(
-                    args(max, |e| e.integer(0, number)),
+                    args(max, |e| e.unsigned(0, number)),
                     args(max, |e| e.serialize(0, &number)),
                     "{number} at {max}"
                 );
             }
         }
-        assert_eq!(
-            args(1000, |e| e.integer(0, i64::MIN)),
-            args(1000, |e| e.serialize(0, &i64::MIN))
-        );
+        for number in [i64::MIN, -1, 0, i64::MAX] {
+            assert_eq!(
+                args(1000, |e| e.signed(1, number)),
+                args(1000, |e| e.serialize(1, &number))
+            );
+        }
         assert_eq!(
             args(1000, |e| e.str(0, "alpha")),
             "{\\\"a\\\":\\\"alpha\\\"}"
@@ -299,12 +246,23 @@ mod tests {
     }
 
     #[test]
-    fn cut_counts_characters_not_bytes() {
-        let mut text = "héllo wörld".to_owned();
-        cut_chars(&mut text, 5);
-        assert_eq!(text, "héllo…");
-        let mut short = "ab".to_owned();
-        cut_chars(&mut short, 2);
-        assert_eq!(short, "ab");
+    fn captured_and_encoded_arguments_mix_in_order_with_one_comma_between() {
+        let text = args(1000, |e| {
+            e.str(0, "alpha");
+            e.debug(1, &Some(1));
+            e.unsigned(2, 42);
+        });
+        assert_eq!(
+            text,
+            "{\\\"a\\\":\\\"alpha\\\",\\\"b\\\":\\\"Some(1)\\\",\\\"secret\\\":\\\"***\\\"}"
+        );
+        assert_eq!(
+            args(1000, |e| {
+                e.serialize(0, &[1, 2]);
+                e.signed(1, -3);
+            }),
+            "{\\\"a\\\":[1,2],\\\"b\\\":-3}"
+        );
+        assert_eq!(args(1000, |_| {}), "{}");
     }
 }

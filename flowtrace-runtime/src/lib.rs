@@ -84,6 +84,7 @@
 
 mod args;
 mod call;
+mod captured;
 mod clock;
 mod config;
 mod context;
@@ -110,6 +111,7 @@ mod stamp;
 mod start;
 mod stats;
 mod thread_label;
+mod value;
 mod writer;
 
 #[doc(hidden)]

@@ -1,7 +1,9 @@
 //! How the writer turns a record into one JSON line, keys in the order of the record format.
 
+use crate::captured;
 use crate::clock;
 use crate::ids::hex16;
+use crate::json;
 use crate::record::{Event, Record};
 use crate::stamp::Stamp;
 
@@ -11,7 +13,12 @@ const FIXED_LINE_BYTES: usize = 400;
 /// The most bytes the line of `record` can take, its thread written as `thread_key`.
 #[inline]
 pub(crate) fn bound(record: &Record, thread_key: &[u8]) -> usize {
-    FIXED_LINE_BYTES + thread_key.len() + record.site.names_json().len() + record.payload.len()
+    let payload = if record.is_enter() {
+        captured::bound(record.site, record.args())
+    } else {
+        record.payload.len()
+    };
+    FIXED_LINE_BYTES + thread_key.len() + record.site.names_json().len() + payload
 }
 
 /// Appends `record` as one JSON line; see [`encode_into`].
@@ -41,15 +48,12 @@ pub(crate) fn encode_into(
     let mut line = Line { out, at: 0 };
     line.put(b"{\"timestamp\":");
     line.put(stamp.millis());
-    line.put(b",\"event\":\"");
-    line.put(record.event.as_str().as_bytes());
-    line.put(b"\",");
+    line.put(event_key(record.event));
     line.put(thread_key);
     line.put(record.site.names_json());
     if record.is_enter() {
         line.put(b",\"args\":\"");
-        let args = record.args();
-        line.put(if args.is_empty() { b"{}" } else { args });
+        captured::render(record.site, record.args(), &mut line);
         line.put(b"\"");
     } else {
         line.put(b",\"durationMicros\":");
@@ -89,6 +93,19 @@ pub(crate) fn encode_into(
     line.at
 }
 
+/// `,"event":"…",` for `event`: one piece instead of three.
+#[inline]
+fn event_key(event: Event) -> &'static [u8] {
+    match event {
+        Event::Enter | Event::EnterRoot | Event::EnterRemote => b",\"event\":\"ENTER\",",
+        Event::Exit => b",\"event\":\"EXIT\",",
+        Event::Exception => b",\"event\":\"EXCEPTION\",",
+        Event::Panic => b",\"event\":\"PANIC\",",
+        Event::Cancel => b",\"event\":\"CANCEL\",",
+        Event::Link => b",\"event\":\"LINK\",",
+    }
+}
+
 /// A line being written into a slice with room for it.
 struct Line<'a> {
     out: &'a mut [u8],
@@ -126,6 +143,13 @@ impl Line<'_> {
             _ => out.copy_from_slice(bytes),
         }
         self.at += len;
+    }
+}
+
+impl json::Sink for Line<'_> {
+    #[inline(always)]
+    fn push_bytes(&mut self, bytes: &[u8]) {
+        self.put(bytes);
     }
 }
 
@@ -170,14 +194,15 @@ mod tests {
     fn record_with_parent(event: Event, payload: Option<&str>, parent: u64) -> Record {
         // Well after the clock's anchor, so that the ENTER 42 µs earlier is too.
         let at = clock::anchor() + Duration::from_secs(1);
-        let payload = payload.map(|p| escaped(p.as_bytes())).unwrap_or_default();
         if event == Event::Enter {
+            let payload = captured::from_object_text(payload.unwrap_or("{}"));
             let trace = TraceId {
                 high: 0x0af7_6519_16cd_43dd,
                 low: 0x8448_eb21_1c80_319c,
             };
             return Record::enter(&SITE, 5, (parent, Origin::NONE), (trace, 0), at, payload);
         }
+        let payload = payload.map(|p| escaped(p.as_bytes())).unwrap_or_default();
         let entered = at - Duration::from_micros(42);
         Record::close(
             event,
@@ -205,7 +230,7 @@ mod tests {
             high: 0x4bf9_2f35_77b3_4da6,
             low: 0xa3ce_929d_0e0e_4736,
         };
-        let args = escaped(br#"{"n":1}"#);
+        let args = captured::from_object_text(r#"{"n":1}"#);
         let root = (0, Origin::NONE);
         let remote = Record::enter(&SITE, 9, root, (trace, 0xf067aa0ba902b7), at, args);
         let text = line(&remote);

@@ -56,17 +56,21 @@ impl EncodeDirect for &&&Wrap<'_, String> {
 }
 
 macro_rules! encode_integers_directly {
-    ($($integer:ty),*) => {$(
+    ($method:ident, $wide:ty: $($integer:ty),*) => {$(
         impl EncodeDirect for &&&Wrap<'_, $integer> {
             #[inline]
             fn __flowtrace_encode(&self, encoder: &mut ArgsEncoder<'_>, index: usize) {
-                encoder.integer(index, *self.0);
+                // Lossless: every one of these fits in the 64-bit type (`usize` and `isize`
+                // are 64 bits at most on the platforms Rust supports).
+                #[allow(clippy::cast_lossless, clippy::unnecessary_cast)]
+                encoder.$method(index, *self.0 as $wide);
             }
         }
     )*};
 }
 
-encode_integers_directly!(u8, u16, u32, u64, usize, i8, i16, i32, i64, isize);
+encode_integers_directly!(unsigned, u64: u8, u16, u32, u64, usize);
+encode_integers_directly!(signed, i64: i8, i16, i32, i64, isize);
 
 /// Second choice: the value implements `Serialize`.
 pub trait EncodeSerialize {

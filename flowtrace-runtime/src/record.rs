@@ -47,19 +47,6 @@ pub(crate) enum Event {
     Link,
 }
 
-impl Event {
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            Self::Enter | Self::EnterRoot | Self::EnterRemote => "ENTER",
-            Self::Exit => "EXIT",
-            Self::Exception => "EXCEPTION",
-            Self::Panic => "PANIC",
-            Self::Cancel => "CANCEL",
-            Self::Link => "LINK",
-        }
-    }
-}
-
 /// One call event on its way to the writer.
 ///
 /// Two words say what the event needs beyond its id, read according to `event`: a child's
@@ -77,7 +64,7 @@ pub(crate) struct Record {
     /// The record this one must be written after, when it may sit in another thread's ring:
     /// a child's ENTER names its parent's ENTER, a closing record its own ENTER.
     pub(crate) after: Origin,
-    /// ENTER: the args object (`{}` when empty), after the remote parent's span id (8 bytes)
+    /// ENTER: the captured args (see `captured`), after the remote parent's span id (8 bytes)
     /// for [`Event::EnterRemote`]; EXIT: the result, only with `ret` (else empty);
     /// EXCEPTION/PANIC: the message. Escaped UTF-8, see [`Payload`].
     pub(crate) payload: Payload,
@@ -200,7 +187,7 @@ impl Record {
             .map_or(0, u64::from_ne_bytes)
     }
 
-    /// An ENTER's args.
+    /// An ENTER's args, in their captured form (see `captured`).
     pub(crate) fn args(&self) -> &[u8] {
         match self.event {
             Event::EnterRemote => self.payload.get(8..).unwrap_or_default(),

@@ -43,6 +43,8 @@ pub struct CallSite {
     pub(crate) args: &'static [ArgSpec],
     /// Per-site `max_arg_length`; 0 means "use the configured default".
     pub(crate) max_arg_length: usize,
+    /// The length of all of `args`' keys together: what they add to a line at most.
+    pub(crate) keys_len: usize,
     /// The `sample = F` option as a threshold: a root call at this site is recorded when a
     /// uniformly random `u64` is below it. 0 means "no option, use `FLOWTRACE_SAMPLE`";
     /// `u64::MAX` means "every call".
@@ -81,6 +83,7 @@ impl CallSite {
             line,
             args,
             max_arg_length,
+            keys_len: keys_len(args),
             sample: 0,
             resolved: AtomicU64::new(0),
             names_json: OnceLock::new(),
@@ -152,6 +155,16 @@ impl Resolution {
                 .is_some_and(|arg| arg.always_redact || redaction.matches(arg.name))
         }
     }
+}
+
+const fn keys_len(args: &[ArgSpec]) -> usize {
+    let mut len = 0;
+    let mut index = 0;
+    while index < args.len() {
+        len += args[index].key.len();
+        index += 1;
+    }
+    len
 }
 
 /// 16 bits of the configuration generation, never 0 (0 marks an unresolved site).

@@ -44,17 +44,13 @@ pub(super) fn span(
         Some((_, remote)) => (remote != 0).then_some(remote),
         None => Some(span_id(instance, enter.parent())),
     };
-    let args = enter.args();
-    let args = if args.is_empty() {
-        b"{}" as &[u8]
-    } else {
-        args
-    };
+    let mut args = Vec::new();
+    crate::captured::render(enter.site, enter.args(), &mut args);
     let mut attributes = vec![
         string("code.namespace", enter.site.module),
         string("code.function", enter.site.function),
         string("thread.name", &thread_name(*thread)),
-        string("flowtrace.args", &unescaped(args)),
+        string("flowtrace.args", &unescaped(&args)),
     ];
     let mut status = None;
     let end = match close {
