@@ -121,36 +121,44 @@ impl<'a> ArgsEncoder<'a> {
 
     /// Records argument `index`, a string: captured, for the writer to encode, unless it is
     /// long enough that it might have to be cut.
-    #[inline]
+    #[inline(always)]
     pub fn str(&mut self, index: usize, value: &str) {
         if self.captures(index) && captured::can_capture_str(index, value, self.max_length) {
             captured::push_str(self.out, self.written, index, value);
             self.written += 1;
         } else {
-            self.text(index, |out, max| value::write_str(out, value, max));
+            self.text_cold(index, |out, max| value::write_str(out, value, max));
         }
     }
 
     /// Records argument `index`, an unsigned integer: captured, for the writer to encode.
-    #[inline]
+    #[inline(always)]
     pub fn unsigned(&mut self, index: usize, value: u64) {
         if self.captures(index) && captured::can_capture_integer(index, self.max_length) {
             captured::push_unsigned(self.out, self.written, index, value);
             self.written += 1;
         } else {
-            self.text(index, |out, max| value::write_integer(out, value, max));
+            self.text_cold(index, |out, max| value::write_integer(out, value, max));
         }
     }
 
     /// Records argument `index`, a signed integer: captured, for the writer to encode.
-    #[inline]
+    #[inline(always)]
     pub fn signed(&mut self, index: usize, value: i64) {
         if self.captures(index) && captured::can_capture_integer(index, self.max_length) {
             captured::push_signed(self.out, self.written, index, value);
             self.written += 1;
         } else {
-            self.text(index, |out, max| value::write_integer(out, value, max));
+            self.text_cold(index, |out, max| value::write_integer(out, value, max));
         }
+    }
+
+    /// [`Self::text`] for a string or integer that could not be captured: rare, and kept out
+    /// of the captured path's way.
+    #[cold]
+    #[inline(never)]
+    fn text_cold(&mut self, index: usize, write: impl FnOnce(&mut Vec<u8>, usize)) {
+        self.text(index, write);
     }
 
     /// Records argument `index` with `Debug`, as a JSON string.

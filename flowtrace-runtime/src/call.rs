@@ -208,17 +208,18 @@ impl Call {
         };
         let at = clock::now();
         let ids = (open.id, open.parent);
-        let record = Record::close(
-            event,
-            open.site,
-            ids,
-            (open.entered, open.frontier),
-            at,
-            payload,
-        );
         // It must reach the writer even when tracing was re-configured while the call was
         // open, or the thread is exiting.
-        local::push_anywhere(record);
+        local::push_anywhere(|| {
+            Record::close(
+                event,
+                open.site,
+                ids,
+                (open.entered, open.frontier),
+                at,
+                payload,
+            )
+        });
     }
 }
 

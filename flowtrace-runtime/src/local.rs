@@ -189,20 +189,27 @@ pub(crate) fn instance() -> Option<u64> {
     with_local(|_, dispatch| Some(dispatch.instance))
 }
 
-/// Hands a record to the writer from this thread's ring; when the thread has none any more
-/// (it is exiting) or tracing was re-configured since `dispatch` was read, through whatever
-/// dispatch is current.
-pub(crate) fn push_anywhere(record: Record) {
-    let mut record = Some(record);
+/// Hands the record `make` builds to the writer from this thread's ring; when the thread has
+/// none any more (it is exiting) or tracing was re-configured since `dispatch` was read,
+/// through whatever dispatch is current. Built where it is pushed: passed in built, the
+/// 120-byte record was copied once more on every call.
+#[inline(always)]
+pub(crate) fn push_anywhere(make: impl FnOnce() -> Record) {
+    let mut make = Some(make);
     with_local(|local, dispatch| {
-        local.push(dispatch, record.take()?);
+        local.push(dispatch, make.take()?());
         Some(())
     });
-    if let Some(record) = record {
-        match dispatch::current_dispatch() {
-            Some(dispatch) => dispatch.push_orphan(record, ThreadLabel::named("<exiting thread>")),
-            None => crate::stats::add(&crate::stats::COUNTERS.lost, 1),
-        }
+    if let Some(make) = make {
+        push_orphan(make());
+    }
+}
+
+#[cold]
+fn push_orphan(record: Record) {
+    match dispatch::current_dispatch() {
+        Some(dispatch) => dispatch.push_orphan(record, ThreadLabel::named("<exiting thread>")),
+        None => crate::stats::add(&crate::stats::COUNTERS.lost, 1),
     }
 }
 
