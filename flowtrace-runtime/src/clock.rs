@@ -3,40 +3,48 @@
 //! Wall-clock time is read once, at first use, and every later reading is that anchor plus the
 //! monotonic time elapsed since. So timestamps are epoch-based (as the record format requires),
 //! durations never go negative when the system clock is stepped, and a record costs one
-//! monotonic clock read on the traced thread: it carries the raw `Instant`, and the writer
-//! thread does the arithmetic.
+//! monotonic clock read on the traced thread.
 //!
 //! The monotonic clock is `quanta`'s: a TSC read scaled to nanoseconds where the processor has
 //! an invariant TSC (a few ns), the OS clock elsewhere. Two reads per call made the OS clock the
-//! largest single cost of a traced call. It is read through a [`quanta::Clock`] of our own:
-//! `quanta::Instant::now()` first looks for a test override in a thread-local and for its global
-//! clock, which took 60 instructions per read where the read itself takes a dozen.
+//! largest single cost of a traced call. It is read through a [`quanta::Clock`] of our own
+//! (`quanta::Instant::now()` first looks for a test override in a thread-local: 60 instructions
+//! per read where the read itself takes a dozen), and a reading is kept as plain nanoseconds
+//! since the anchor, so that the writer's arithmetic on it (timestamps, durations) is integer
+//! division, not `Duration`'s seconds-and-nanoseconds.
 
+use std::ops::{Add, Sub};
 use std::sync::LazyLock;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-/// The monotonic instant a record is stamped with.
-pub(crate) type Instant = quanta::Instant;
+/// The monotonic instant a record is stamped with: nanoseconds since the anchor.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct Instant(u64);
 
-static CLOCK: LazyLock<quanta::Clock> = LazyLock::new(quanta::Clock::new);
+struct Anchor {
+    clock: quanta::Clock,
+    /// The clock's raw reading at the anchor.
+    raw: u64,
+    epoch_micros: u64,
+}
+
+static ANCHOR: LazyLock<Anchor> = LazyLock::new(|| {
+    let clock = quanta::Clock::new();
+    Anchor {
+        raw: clock.raw(),
+        clock,
+        epoch_micros: SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |since| saturating_micros(since.as_micros())),
+    }
+});
 
 /// Reads the clock.
 #[inline(always)]
 pub(crate) fn now() -> Instant {
-    CLOCK.now()
+    let anchor = &*ANCHOR;
+    Instant(anchor.clock.delta_as_nanos(anchor.raw, anchor.clock.raw()))
 }
-
-struct Anchor {
-    instant: Instant,
-    epoch_micros: u64,
-}
-
-static ANCHOR: LazyLock<Anchor> = LazyLock::new(|| Anchor {
-    instant: now(),
-    epoch_micros: SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |since| saturating_micros(since.as_micros())),
-});
 
 /// Fixes the anchor; called when tracing starts, before any record is stamped.
 pub(crate) fn start() {
@@ -46,32 +54,26 @@ pub(crate) fn start() {
 /// The instant every other is measured from: a placeholder where no time is read.
 #[inline]
 pub(crate) fn anchor() -> Instant {
-    ANCHOR.instant
+    Instant(0)
 }
 
 /// Microseconds since the Unix epoch at `at`, monotonic within the process.
+#[inline]
 pub(crate) fn epoch_micros(at: Instant) -> u64 {
-    let anchor = &*ANCHOR;
-    anchor.epoch_micros + micros_between(anchor.instant, at)
-}
-
-/// Whole microseconds from `earlier` to `later` (0 if `later` is not later).
-pub(crate) fn micros_between(earlier: Instant, later: Instant) -> u64 {
-    let elapsed = later.saturating_duration_since(earlier);
-    elapsed.as_secs() * 1_000_000 + u64::from(elapsed.subsec_micros())
+    ANCHOR.epoch_micros + at.0 / 1000
 }
 
 /// Whole nanoseconds from `earlier` to `later` (0 if `later` is not later).
 #[inline]
 pub(crate) fn nanos_between(earlier: Instant, later: Instant) -> u64 {
-    let elapsed = later.saturating_duration_since(earlier);
-    elapsed.as_secs() * 1_000_000_000 + u64::from(elapsed.subsec_nanos())
+    later.0.saturating_sub(earlier.0)
 }
 
 /// Nanoseconds from the anchor to `at`: [`epoch_micros`] is the anchor's epoch microseconds
 /// plus this divided by 1000.
+#[inline]
 pub(crate) fn nanos_since_anchor(at: Instant) -> u64 {
-    nanos_between(ANCHOR.instant, at)
+    at.0
 }
 
 /// Microseconds since the Unix epoch, now.
@@ -83,16 +85,37 @@ fn saturating_micros(micros: u128) -> u64 {
     u64::try_from(micros).unwrap_or(u64::MAX)
 }
 
+fn saturating_nanos(duration: Duration) -> u64 {
+    u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)
+}
+
+impl Add<Duration> for Instant {
+    type Output = Self;
+
+    fn add(self, duration: Duration) -> Self {
+        Self(self.0.saturating_add(saturating_nanos(duration)))
+    }
+}
+
+impl Sub<Duration> for Instant {
+    type Output = Self;
+
+    fn sub(self, duration: Duration) -> Self {
+        Self(self.0.saturating_sub(saturating_nanos(duration)))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn durations_are_whole_microseconds_and_never_negative() {
+    fn durations_are_never_negative() {
         let earlier = now();
         let later = earlier + std::time::Duration::from_nanos(2_500_999);
-        assert_eq!(micros_between(earlier, later), 2_500);
-        assert_eq!(micros_between(later, earlier), 0);
+        assert_eq!(nanos_between(earlier, later), 2_500_999);
+        assert_eq!(nanos_between(later, earlier), 0);
+        assert!(now() >= earlier);
     }
 
     #[test]
