@@ -111,6 +111,7 @@ mod stamp;
 mod start;
 mod stats;
 mod thread_label;
+mod thread_lines;
 mod value;
 mod writer;
 

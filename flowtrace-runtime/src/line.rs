@@ -6,40 +6,46 @@ use crate::ids::hex16;
 use crate::json;
 use crate::record::{Event, Record};
 use crate::stamp::Stamp;
+use crate::thread_lines::ThreadLines;
 
 /// Room for every part of a line but its variable texts (thread, names, payload).
 const FIXED_LINE_BYTES: usize = 400;
 
-/// The most bytes the line of `record` can take, its thread written as `thread_key`.
+/// The most bytes the line of `record` can take, from a thread whose lines are `lines`.
 #[inline]
-pub(crate) fn bound(record: &Record, thread_key: &[u8]) -> usize {
+pub(crate) fn bound(record: &Record, lines: &ThreadLines) -> usize {
     let payload = if record.is_enter() {
         captured::bound(record.site, record.args())
     } else {
         record.payload.len()
     };
-    FIXED_LINE_BYTES + thread_key.len() + record.site.names_json().len() + payload
+    FIXED_LINE_BYTES + lines.key().len() + record.site.names_json().len() + payload
 }
 
 /// Appends `record` as one JSON line; see [`encode_into`].
-pub(crate) fn encode(record: &Record, thread_key: &[u8], stamp: &mut Stamp, out: &mut Vec<u8>) {
+pub(crate) fn encode(
+    record: &Record,
+    lines: &mut ThreadLines,
+    stamp: &mut Stamp,
+    out: &mut Vec<u8>,
+) {
     let start = out.len();
-    out.resize(start + bound(record, thread_key), 0);
-    let len = encode_into(record, thread_key, stamp, &mut out[start..]);
+    out.resize(start + bound(record, lines), 0);
+    let len = encode_into(record, lines, stamp, &mut out[start..]);
     out.truncate(start + len);
 }
 
 /// Writes `record` as one JSON line, keys in the order of the record format, at the start of
-/// `out`, which holds at least [`bound`] bytes; returns the line's length. `thread_key` is
-/// the thread's `"thread":"…",` (see `ring`); `stamp` carries the formatted time from one
-/// line to the next.
+/// `out`, which holds at least [`bound`] bytes; returns the line's length. `lines` are the
+/// constant parts of the lines of the record's thread; `stamp` carries the formatted time from
+/// one line to the next.
 ///
 /// The writer encodes straight into its batch buffer, which stays allocated and initialised
 /// between batches: appending piece by piece to a `Vec` checked its capacity and called
 /// `memcpy` for every piece, while here the many constant pieces compile to plain stores.
 pub(crate) fn encode_into(
     record: &Record,
-    thread_key: &[u8],
+    lines: &mut ThreadLines,
     stamp: &mut Stamp,
     out: &mut [u8],
 ) -> usize {
@@ -48,16 +54,23 @@ pub(crate) fn encode_into(
     let mut line = Line { out, at: 0 };
     line.put(b"{\"timestamp\":");
     line.put(stamp.millis());
-    line.put(event_key(record.event));
-    line.put(thread_key);
-    line.put(record.site.names_json());
-    if record.is_enter() {
-        line.put(b",\"args\":\"");
-        captured::render(record.site, record.args(), &mut line);
-        line.put(b"\"");
-    } else {
-        line.put(b",\"durationMicros\":");
-        line.put(number.format(record.duration_micros()).as_bytes());
+    match record.event {
+        Event::Enter | Event::EnterRoot | Event::EnterRemote => {
+            line.put(lines.middle(record.site, true));
+            captured::render(record.site, record.args(), &mut line);
+            line.put(b"\"");
+        }
+        Event::Exit => {
+            line.put(lines.middle(record.site, false));
+            line.put(number.format(record.duration_micros()).as_bytes());
+        }
+        event => {
+            line.put(event_key(event));
+            line.put(lines.key());
+            line.put(record.site.names_json());
+            line.put(b",\"durationMicros\":");
+            line.put(number.format(record.duration_micros()).as_bytes());
+        }
     }
     line.put(b",\"id\":");
     line.put(number.format(record.id).as_bytes());
@@ -93,15 +106,15 @@ pub(crate) fn encode_into(
     line.at
 }
 
-/// `,"event":"…",` for `event`: one piece instead of three.
-#[inline]
+/// `,"event":"…",` for a closing `event` other than EXIT (those take their middle whole from
+/// [`ThreadLines`]).
 fn event_key(event: Event) -> &'static [u8] {
     match event {
-        Event::Enter | Event::EnterRoot | Event::EnterRemote => b",\"event\":\"ENTER\",",
-        Event::Exit => b",\"event\":\"EXIT\",",
         Event::Exception => b",\"event\":\"EXCEPTION\",",
         Event::Panic => b",\"event\":\"PANIC\",",
         Event::Cancel => b",\"event\":\"CANCEL\",",
+        Event::Enter | Event::EnterRoot | Event::EnterRemote => b",\"event\":\"ENTER\",",
+        Event::Exit => b",\"event\":\"EXIT\",",
         Event::Link => b",\"event\":\"LINK\",",
     }
 }
@@ -122,6 +135,14 @@ impl Line<'_> {
         let len = bytes.len();
         let out = &mut self.out[self.at..self.at + len];
         match len {
+            65..=128 => {
+                out[..64].copy_from_slice(&bytes[..64]);
+                out[len - 64..].copy_from_slice(&bytes[len - 64..]);
+            }
+            33..=64 => {
+                out[..32].copy_from_slice(&bytes[..32]);
+                out[len - 32..].copy_from_slice(&bytes[len - 32..]);
+            }
             16..=32 => {
                 out[..16].copy_from_slice(&bytes[..16]);
                 out[len - 16..].copy_from_slice(&bytes[len - 16..]);
@@ -174,9 +195,12 @@ mod tests {
     use crate::json::{Payload, escaped};
     use crate::record::Origin;
     use crate::site::{ArgSpec, CallSite};
+    use crate::thread_label::ThreadLabel;
     use std::time::Duration;
 
-    const MAIN: &[u8] = b"\"thread\":\"main\",";
+    fn main_thread() -> ThreadLines {
+        ThreadLines::new(ThreadLabel::named("main"))
+    }
 
     static SITE: CallSite = CallSite::new(
         "greet",
@@ -251,7 +275,7 @@ mod tests {
 
     fn line(record: &Record) -> String {
         let mut out = Vec::new();
-        encode(record, MAIN, &mut Stamp::default(), &mut out);
+        encode(record, &mut main_thread(), &mut Stamp::default(), &mut out);
         String::from_utf8(out).expect("utf-8")
     }
 
@@ -304,11 +328,14 @@ mod tests {
             record(Event::Exception, Some(&"x".repeat(5000))),
             record(Event::Exit, None),
         ];
-        let unnamed = format!("\"thread\":\"ThreadId({})\",", u64::MAX);
-        let threads = [MAIN, unnamed.as_bytes(), MAIN];
+        let mut threads = [
+            main_thread(),
+            ThreadLines::new(ThreadLabel::Unnamed(u64::MAX)),
+            main_thread(),
+        ];
         let mut out = Vec::new();
         let mut stamp = Stamp::default();
-        for (record, thread) in records.iter().zip(threads) {
+        for (record, thread) in records.iter().zip(&mut threads) {
             encode(record, thread, &mut stamp, &mut out);
         }
         let text = String::from_utf8(out).expect("utf-8");
@@ -324,9 +351,9 @@ mod tests {
 
     #[test]
     fn pieces_of_every_length_are_copied_whole_and_in_place() {
-        let source: Vec<u8> = (0..80u8).map(|b| b'A' + b % 26).collect();
+        let source: Vec<u8> = (0..150u8).map(|b| b'A' + b % 26).collect();
         for len in 0..=source.len() {
-            let mut out = [b'.'; 100];
+            let mut out = [b'.'; 160];
             let mut line = Line {
                 out: &mut out,
                 at: 3,

@@ -19,6 +19,7 @@ use rtrb::{Consumer, Producer, PushError, RingBuffer};
 
 use crate::record::{Origin, Record};
 use crate::thread_label::ThreadLabel;
+use crate::thread_lines::ThreadLines;
 
 /// How many times a thread with a full ring yields and looks again before it sleeps.
 const SPINS_BEFORE_SLEEP: u32 = 32;
@@ -51,9 +52,8 @@ pub(crate) struct RingReader {
     pub(crate) consumer: Consumer<Record>,
     waiting: Arc<Waiting>,
     pub(crate) serial: u64,
-    /// The thread's name as the `"thread":…` value, with its key, written before the
-    /// module and function of every line from this ring.
-    pub(crate) thread_key: Box<[u8]>,
+    /// The constant parts of the lines from this ring's thread.
+    pub(crate) lines: ThreadLines,
     pub(crate) thread: ThreadLabel,
     /// Records taken from the ring so far: the `seq` of the next one.
     pub(crate) popped: u64,
@@ -83,24 +83,11 @@ pub(crate) fn new(
         consumer,
         waiting,
         serial,
-        thread_key: thread_key(thread),
+        lines: ThreadLines::new(thread),
         thread,
         popped: 0,
     };
     (ring, reader)
-}
-
-/// `"thread":"…",` for `thread`.
-pub(crate) fn thread_key(thread: ThreadLabel) -> Box<[u8]> {
-    let mut key = b"\"thread\":".to_vec();
-    match thread {
-        ThreadLabel::Named(json) => key.extend_from_slice(json.as_bytes()),
-        ThreadLabel::Unnamed(number) => {
-            key.extend_from_slice(format!("\"ThreadId({number})\"").as_bytes());
-        }
-    }
-    key.push(b',');
-    key.into_boxed_slice()
 }
 
 impl ThreadRing {

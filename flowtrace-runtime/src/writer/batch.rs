@@ -7,6 +7,7 @@ use crate::record::Record;
 use crate::sink::Sink;
 use crate::stamp::Stamp;
 use crate::stats;
+use crate::thread_lines::ThreadLines;
 
 /// A batch is written once it holds this many bytes, so memory stays bounded and `tail -f`
 /// sees progress even under a flood.
@@ -40,21 +41,22 @@ impl Batch {
         }
     }
 
-    /// Adds `record`'s line, its thread written as `thread_key`; writes the batch when full.
+    /// Adds `record`'s line, from a thread whose lines are `lines`; writes the batch when
+    /// full.
     #[inline]
-    pub(super) fn add_record(&mut self, record: &Record, thread_key: &[u8]) {
-        let bound = line::bound(record, thread_key);
+    pub(super) fn add_record(&mut self, record: &Record, lines: &mut ThreadLines) {
+        let bound = line::bound(record, lines);
         if self.filled + bound > self.buffer.len() {
             self.write();
         }
         if bound > self.buffer.len() {
             let mut text = Vec::new();
-            line::encode(record, thread_key, &mut self.stamp, &mut text);
+            line::encode(record, lines, &mut self.stamp, &mut text);
             self.add_line(&text);
             return;
         }
         let out = &mut self.buffer[self.filled..];
-        self.filled += line::encode_into(record, thread_key, &mut self.stamp, out);
+        self.filled += line::encode_into(record, lines, &mut self.stamp, out);
         self.records += 1;
         if self.filled >= BATCH_BYTES {
             self.write();

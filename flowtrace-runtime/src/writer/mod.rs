@@ -246,8 +246,8 @@ impl Writer {
         let count = orphans.len() as u64;
         for (record, thread) in orphans {
             self.satisfy(record.after);
-            let thread_key = crate::ring::thread_key(thread);
-            self.batch.add_record(&record, &thread_key);
+            let mut lines = crate::thread_lines::ThreadLines::new(thread);
+            self.batch.add_record(&record, &mut lines);
             if let Some(exporter) = &mut self.exporter {
                 exporter.record(record, thread);
             }

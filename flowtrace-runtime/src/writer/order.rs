@@ -139,7 +139,7 @@ impl Writer {
             if record.follows_another_ring(serial) || until.is_some_and(|until| record.at > until) {
                 break;
             }
-            batch.add_record(record, &ring.reader.thread_key);
+            batch.add_record(record, &mut ring.reader.lines);
             count += 1;
         }
         chunk.commit(count);
@@ -168,7 +168,7 @@ impl Writer {
         if record.event == Event::Link {
             return true;
         }
-        self.batch.add_record(&record, &ring.reader.thread_key);
+        self.batch.add_record(&record, &mut ring.reader.lines);
         if let Some(exporter) = &mut self.exporter {
             exporter.record(record, ring.reader.thread);
         }
