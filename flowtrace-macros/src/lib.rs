@@ -90,10 +90,10 @@ use proc_macro::TokenStream;
 ///     }
 /// }
 /// ```
-/// An `async fn` awaits `call.instrument(async move { … }, close)` instead, with an inert call
-/// when tracing is off; `close` is the same EXIT-or-EXCEPTION step run on completion: the call
-/// is the parent of whatever its future polls, and `CANCEL` is written if the future is dropped
-/// first.
+/// An `async fn` makes its body `async move { … }` and awaits it as it is when the call is
+/// inert (tracing off, or the module filtered out), else `call.instrument(body, close)`;
+/// `close` is the same EXIT-or-EXCEPTION step run on completion: the call is the parent of
+/// whatever its future polls, and `CANCEL` is written if the future is dropped first.
 #[proc_macro_attribute]
 pub fn flowtrace(attr: TokenStream, item: TokenStream) -> TokenStream {
     let item = proc_macro2::TokenStream::from(item);

@@ -112,6 +112,12 @@ impl Call {
     /// A call that records nothing: tracing is off, or the site is filtered out.
     pub const INERT: Self = Self { open: None };
 
+    /// True when the call records nothing (tracing is off, or the site is filtered out).
+    #[inline(always)]
+    pub fn is_inert(&self) -> bool {
+        self.open.is_none()
+    }
+
     /// The open call as the current call of its thread; none when inert or closed.
     #[inline(always)]
     pub(crate) fn current(&self) -> Current {
