@@ -80,6 +80,20 @@ thread_local! {
     };
 }
 
+thread_local! {
+    /// Whether the call running on this thread is inside a subtree that sampling left out.
+    /// Every traced call reads it before anything else (see `private::enabled`), so it lives
+    /// apart from `LOCAL`, in a thread-local with nothing to drop: reading it is one load,
+    /// with no check that the thread is still alive.
+    static UNSAMPLED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// True inside a subtree that sampling left out: a call there records nothing.
+#[inline(always)]
+pub(crate) fn in_unsampled_call() -> bool {
+    UNSAMPLED.try_with(Cell::get).unwrap_or(false)
+}
+
 /// Runs `f` with this thread's state and the current dispatch, if tracing is running.
 #[inline]
 pub(crate) fn with_local<R>(f: impl FnOnce(&Local, &Dispatch) -> Option<R>) -> Option<R> {
@@ -111,7 +125,7 @@ pub(crate) fn with_local_for_call<R>(
 #[inline]
 pub(crate) fn swap_current(current: Current) -> Current {
     LOCAL
-        .try_with(|local| local.current.replace(current))
+        .try_with(|local| local.replace_current(current))
         .unwrap_or(Current::NONE)
 }
 
@@ -129,7 +143,7 @@ pub(crate) fn enter_poll(current: Current) -> Current {
             if !frontier.is_none() && frontier.ring != local.last_pushed.get().ring {
                 link_to(frontier);
             }
-            local.current.replace(current)
+            local.replace_current(current)
         })
         .unwrap_or(Current::NONE)
 }
@@ -148,7 +162,7 @@ fn link_to(frontier: Origin) {
 pub(crate) fn leave_poll(previous: Current) -> Origin {
     LOCAL
         .try_with(|local| {
-            local.current.set(previous);
+            local.replace_current(previous);
             local.last_pushed.get()
         })
         .unwrap_or(Origin::NONE)
@@ -170,7 +184,7 @@ pub(crate) fn enter_remote_scope(trace: TraceId, span: u64) -> (Current, u64) {
                 trace,
                 ..Current::NONE
             };
-            let current = local.current.replace(outside);
+            let current = local.replace_current(outside);
             (current, local.remote_span.replace(span))
         })
         .unwrap_or((Current::NONE, 0))
@@ -179,7 +193,7 @@ pub(crate) fn enter_remote_scope(trace: TraceId, span: u64) -> (Current, u64) {
 /// Undoes [`enter_remote_scope`].
 pub(crate) fn restore_scope((current, span): (Current, u64)) {
     let _ = LOCAL.try_with(|local| {
-        local.current.set(current);
+        local.replace_current(current);
         local.remote_span.set(span);
     });
 }
@@ -214,6 +228,13 @@ fn push_orphan(record: Record) {
 }
 
 impl Local {
+    /// Makes `current` the call running on this thread; the one it replaces.
+    #[inline(always)]
+    fn replace_current(&self, current: Current) -> Current {
+        let _ = UNSAMPLED.try_with(|flag| flag.set(current.id == Current::UNSAMPLED_ID));
+        self.current.replace(current)
+    }
+
     /// Runs `f` with the current dispatch, cached here until the configuration changes.
     #[inline]
     fn with_dispatch<R>(&self, f: impl FnOnce(&Dispatch) -> Option<R>) -> Option<R> {

@@ -16,10 +16,12 @@ pub use crate::call::{Call, Instrumented, begin, enter};
 pub use crate::inline_call::InlineCall;
 pub use crate::json::Payload;
 
-/// Whether tracing is on: the only work a traced function does before its body when it is off.
+/// Whether a traced call here records anything: tracing is on, and the call is not inside a
+/// subtree that sampling left out. The only work a traced function does before its body when
+/// it records nothing.
 #[inline(always)]
 pub fn enabled() -> bool {
-    crate::dispatch::is_enabled()
+    crate::dispatch::is_enabled() && !crate::local::in_unsampled_call()
 }
 
 /// Returns the body closure unchanged; its type parameters give the closure the function's
