@@ -47,15 +47,23 @@ struct Open {
 /// Writes ENTER for `site` and returns the open call; `encode` records the arguments and is only
 /// run when the call is actually traced.
 ///
-/// Only the "is tracing on" check is inlined into the traced function; everything else is out
-/// of line, so that with tracing off a traced function costs one load and a few moves more.
+/// Only the "does this call record" check is inlined into the traced function; everything
+/// else is out of line, so that with tracing off a traced function costs a load or two and a
+/// few moves more.
 #[inline(always)]
 pub fn enter<E: FnOnce(&mut ArgsEncoder<'_>)>(site: &'static CallSite, encode: E) -> Call {
-    if dispatch::is_enabled() {
+    if records() {
         begin(site, encode)
     } else {
         Call::INERT
     }
+}
+
+/// Whether a traced call starting here records anything: tracing is on, and the call is not
+/// inside a subtree that sampling left out.
+#[inline(always)]
+pub(crate) fn records() -> bool {
+    dispatch::is_enabled() && !local::in_unsampled_call()
 }
 
 /// [`enter`] once the caller knows tracing is on (the macro checks first, so that a disabled

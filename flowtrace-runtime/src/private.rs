@@ -21,7 +21,7 @@ pub use crate::json::Payload;
 /// it records nothing.
 #[inline(always)]
 pub fn enabled() -> bool {
-    crate::dispatch::is_enabled() && !crate::local::in_unsampled_call()
+    crate::call::records()
 }
 
 /// Returns the body closure unchanged; its type parameters give the closure the function's
