@@ -3,6 +3,7 @@
 //! Every line carries epoch microseconds twice (`timestamp` in ms, `timestampMicros`), and the
 //! lines of one batch are microseconds apart: the whole seconds are formatted once and reused,
 //! and only the six fractional digits are written per line, from a table of three-digit groups.
+//! Under a flood several lines fall in the same microsecond: those reuse all of it.
 
 /// `"000"` … `"999"`.
 static TRIPLETS: [[u8; 3]; 1000] = {
@@ -22,6 +23,8 @@ static TRIPLETS: [[u8; 3]; 1000] = {
 /// The decimal text of one epoch-microseconds value, split as the line needs it.
 #[derive(Default)]
 pub(crate) struct Stamp {
+    /// The value the text holds, once set.
+    micros: Option<u64>,
     /// Whole seconds whose digits are in `text[..seconds_len]`.
     seconds: u64,
     seconds_len: usize,
@@ -33,6 +36,10 @@ impl Stamp {
     /// Sets the value, reusing the seconds' digits when they have not changed.
     #[inline]
     pub(crate) fn set(&mut self, micros: u64) {
+        if self.micros == Some(micros) {
+            return;
+        }
+        self.micros = Some(micros);
         let seconds = micros / 1_000_000;
         if seconds == 0 {
             // Not a real epoch time (a clock before 1970-01-01T00:00:01): no leading zeros.
@@ -85,12 +92,15 @@ mod tests {
         for micros in [
             1_764_147_600_123_456u64,
             1_764_147_600_123_457,
+            1_764_147_600_123_457,
             1_764_147_601_000_001,
             1_764_147_601_999_999,
             999_999,
             1_000,
             7,
             1_000_000,
+            1_000_000,
+            1_764_147_602_000_000,
             1_764_147_602_000_000,
         ] {
             stamp.set(micros);
