@@ -88,6 +88,7 @@ mod captured;
 mod clock;
 mod config;
 mod context;
+mod copy;
 mod dispatch;
 mod env;
 mod error;

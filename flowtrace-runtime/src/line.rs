@@ -2,6 +2,7 @@
 
 use crate::captured;
 use crate::clock;
+use crate::copy::copy_short;
 use crate::ids::hex16;
 use crate::json;
 use crate::record::{Event, Record};
@@ -126,43 +127,12 @@ struct Line<'a> {
 }
 
 impl Line<'_> {
-    /// Appends `bytes`. Most pieces of a line are a few to a few dozen bytes of a length
-    /// known only at run time (digits, names): those are copied as two overlapping fixed-size
-    /// blocks, which compile to a couple of moves, where `copy_from_slice` called `memcpy`
-    /// (measured: the writer's largest cost after the encoding itself).
+    /// Appends `bytes`: most pieces of a line are a few to a few dozen bytes of a length
+    /// known only at run time (digits, names), copied without a `memcpy` call (see `copy`).
     #[inline(always)]
     fn put(&mut self, bytes: &[u8]) {
         let len = bytes.len();
-        let out = &mut self.out[self.at..self.at + len];
-        match len {
-            65..=128 => {
-                out[..64].copy_from_slice(&bytes[..64]);
-                out[len - 64..].copy_from_slice(&bytes[len - 64..]);
-            }
-            33..=64 => {
-                out[..32].copy_from_slice(&bytes[..32]);
-                out[len - 32..].copy_from_slice(&bytes[len - 32..]);
-            }
-            16..=32 => {
-                out[..16].copy_from_slice(&bytes[..16]);
-                out[len - 16..].copy_from_slice(&bytes[len - 16..]);
-            }
-            8..=15 => {
-                out[..8].copy_from_slice(&bytes[..8]);
-                out[len - 8..].copy_from_slice(&bytes[len - 8..]);
-            }
-            4..=7 => {
-                out[..4].copy_from_slice(&bytes[..4]);
-                out[len - 4..].copy_from_slice(&bytes[len - 4..]);
-            }
-            1..=3 => {
-                out[0] = bytes[0];
-                out[len / 2] = bytes[len / 2];
-                out[len - 1] = bytes[len - 1];
-            }
-            0 => {}
-            _ => out.copy_from_slice(bytes),
-        }
+        copy_short(&mut self.out[self.at..self.at + len], bytes);
         self.at += len;
     }
 }
@@ -347,25 +317,6 @@ mod tests {
         assert_eq!(parsed["thread"], format!("ThreadId({})", u64::MAX));
         assert_eq!(parsed["error"].as_str().map(str::len), Some(5000));
         assert_eq!(lines[2], line(&records[2]).trim_end());
-    }
-
-    #[test]
-    fn pieces_of_every_length_are_copied_whole_and_in_place() {
-        let source: Vec<u8> = (0..150u8).map(|b| b'A' + b % 26).collect();
-        for len in 0..=source.len() {
-            let mut out = [b'.'; 160];
-            let mut line = Line {
-                out: &mut out,
-                at: 3,
-            };
-            line.put(&source[..len]);
-            line.put(b"|");
-            assert_eq!(line.at, 3 + len + 1, "length {len}");
-            assert_eq!(&out[3..3 + len], &source[..len], "length {len}");
-            assert_eq!(&out[..3], b"...", "length {len}");
-            assert_eq!(out[3 + len], b'|', "length {len}");
-            assert!(out[4 + len..].iter().all(|&b| b == b'.'), "length {len}");
-        }
     }
 
     #[test]
