@@ -134,19 +134,26 @@ impl<'a> ArgsEncoder<'a> {
     /// Records argument `index`, an unsigned integer: captured, for the writer to encode.
     #[inline(always)]
     pub fn unsigned(&mut self, index: usize, value: u64) {
-        if self.captures(index) && captured::can_capture_integer(index, self.max_length) {
-            captured::push_unsigned(self.out, self.written, index, value);
-            self.written += 1;
-        } else {
-            self.text_cold(index, |out, max| value::write_integer(out, value, max));
-        }
+        self.integer(index, value, captured::push_unsigned);
     }
 
     /// Records argument `index`, a signed integer: captured, for the writer to encode.
     #[inline(always)]
     pub fn signed(&mut self, index: usize, value: i64) {
+        self.integer(index, value, captured::push_signed);
+    }
+
+    /// Records integer argument `index` with `capture`, or as text when it cannot be
+    /// captured (redacted, or a length limit shorter than its digits may be).
+    #[inline(always)]
+    fn integer<I: itoa::Integer + Copy>(
+        &mut self,
+        index: usize,
+        value: I,
+        capture: fn(&mut Vec<u8>, usize, usize, I),
+    ) {
         if self.captures(index) && captured::can_capture_integer(index, self.max_length) {
-            captured::push_signed(self.out, self.written, index, value);
+            capture(self.out, self.written, index, value);
             self.written += 1;
         } else {
             self.text_cold(index, |out, max| value::write_integer(out, value, max));

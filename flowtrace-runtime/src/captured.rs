@@ -127,21 +127,15 @@ pub(crate) fn render(site: &CallSite, captured: &[u8], out: &mut impl Sink) {
         let Some(next) = (match tag & KIND {
             TEXT => render_text(after, out),
             STR => render_str(site, written, after, out),
-            UNSIGNED => render_word(after, |index, word| {
+            kind @ (UNSIGNED | SIGNED) => render_word(after, |index, word| {
                 out.push_bytes(key(site, index, written));
-                out.push_bytes(
-                    itoa::Buffer::new()
-                        .format(u64::from_ne_bytes(word))
-                        .as_bytes(),
-                );
-            }),
-            SIGNED => render_word(after, |index, word| {
-                out.push_bytes(key(site, index, written));
-                out.push_bytes(
-                    itoa::Buffer::new()
-                        .format(i64::from_ne_bytes(word))
-                        .as_bytes(),
-                );
+                let mut digits = itoa::Buffer::new();
+                let digits = if kind == UNSIGNED {
+                    digits.format(u64::from_ne_bytes(word))
+                } else {
+                    digits.format(i64::from_ne_bytes(word))
+                };
+                out.push_bytes(digits.as_bytes());
             }),
             _ => None,
         }) else {
