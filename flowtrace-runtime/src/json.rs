@@ -1,9 +1,9 @@
 //! JSON string escaping.
 //!
-//! Payloads (args, results, messages) are escaped once, on the traced thread, as they are
-//! finished: the single writer thread is the bottleneck when every thread traces flat out, so
-//! it only copies them between quotes. Static names are escaped once per call site or thread.
-//! Output is byte-for-byte what serde_json writes (tested below).
+//! Payloads encoded on the traced thread (results, messages, arguments that are not simply
+//! captured) are escaped once, as they are finished, and the writer only copies them between
+//! quotes; captured strings are escaped by the writer (see `captured`). Static names are escaped
+//! once per call site or thread. Output is byte-for-byte what serde_json writes (tested below).
 
 use std::any::Any;
 use std::io;
