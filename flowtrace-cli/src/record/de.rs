@@ -8,7 +8,8 @@ use std::fmt;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
-use super::{Event, KEYS, Key, RawRecord};
+use super::raw::RawRecord;
+use super::{Event, KEYS, Key};
 
 /// Accepts any JSON object, ignoring its contents.
 pub(super) struct ObjectProbe;

@@ -9,12 +9,12 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use serde::de::IgnoredAny;
 use serde_json::value::RawValue;
 
 mod de;
+mod raw;
 
-use de::ObjectProbe;
+use raw::RawRecord;
 
 /// The `event` of a record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -268,223 +268,11 @@ fn without_line(error: &serde_json::Error) -> String {
     }
 }
 
-/// The keys every event requires, and those it may carry, beyond `timestamp`, `event` and
-/// `timestampMicros`.
-fn keys_of(event: Event) -> (&'static [Key], &'static [Key]) {
-    use Key as K;
-    const CALL: [Key; 5] = [K::Thread, K::Module, K::Function, K::DurationMicros, K::Id];
-    match event {
-        Event::Enter => (
-            &[K::Thread, K::Module, K::Function, K::Args, K::Id],
-            &[K::Parent, K::Trace, K::RemoteParent],
-        ),
-        Event::Exit => (&CALL, &[K::Parent, K::Result]),
-        Event::Exception | Event::Panic => (
-            &[
-                K::Thread,
-                K::Module,
-                K::Function,
-                K::DurationMicros,
-                K::Id,
-                K::Error,
-            ],
-            &[K::Parent],
-        ),
-        Event::Cancel => (&CALL, &[K::Parent]),
-        Event::Dropped => (&[K::Count], &[]),
-        Event::Start => (&[K::Service, K::Pid, K::Instance], &[]),
-    }
-}
-
-/// Everything a line held, before the per-event rules are applied.
-#[derive(Default)]
-struct RawRecord<'a> {
-    timestamp: Option<u64>,
-    event: Option<Event>,
-    thread: Option<Cow<'a, str>>,
-    module: Option<Cow<'a, str>>,
-    function: Option<Cow<'a, str>>,
-    args: Option<&'a RawValue>,
-    duration_micros: Option<u64>,
-    id: Option<u64>,
-    parent: Option<u64>,
-    timestamp_micros: Option<u64>,
-    result: Option<&'a RawValue>,
-    error: Option<&'a RawValue>,
-    count: Option<u64>,
-    service: Option<Cow<'a, str>>,
-    pid: Option<u64>,
-    instance: Option<Cow<'a, str>>,
-    trace: Option<Cow<'a, str>>,
-    remote_parent: Option<Cow<'a, str>>,
-    /// Bit set of the keys seen.
-    present: u32,
-    /// The first key that came after a key it should precede.
-    misordered: Option<(Key, Key)>,
-    duplicate: Option<Key>,
-    unknown: Option<String>,
-}
-
-impl<'a> RawRecord<'a> {
-    fn check_strict(&self) -> Result<(), LineError> {
-        if let Some(name) = &self.unknown {
-            return Err(LineError::UnknownKey(name.clone()));
-        }
-        if let Some(key) = self.duplicate {
-            return Err(LineError::DuplicateKey(key.name()));
-        }
-        if let Some((key, after)) = self.misordered {
-            return Err(LineError::Misordered {
-                key: key.name(),
-                after: after.name(),
-                order: KeyOrder,
-            });
-        }
-        if let Some(event) = self.event {
-            let (required, optional) = keys_of(event);
-            let common = Key::Timestamp.bit() | Key::Event.bit() | Key::TimestampMicros.bit();
-            let allowed = required
-                .iter()
-                .chain(optional)
-                .fold(common, |bits, key| bits | key.bit());
-            if let Some((name, _)) = KEYS
-                .iter()
-                .find(|(_, key)| self.present & key.bit() & !allowed != 0)
-            {
-                return Err(LineError::UnexpectedKey { event, key: name });
-            }
-        }
-        if let Some(args) = self.args {
-            check_encoded(args, "args", "object", |text| {
-                serde_json::from_str::<ObjectProbe>(text).map(drop)
-            })?;
-        }
-        if let Some(result) = self.result {
-            check_encoded(result, "result", "value", |text| {
-                serde_json::from_str::<IgnoredAny>(text).map(drop)
-            })?;
-        }
-        if let (Some(millis), Some(micros)) = (self.timestamp, self.timestamp_micros)
-            && millis != micros / 1_000
-        {
-            return Err(LineError::TimestampMismatch { millis, micros });
-        }
-        for (key, value, len) in [
-            ("instance", &self.instance, 16),
-            ("trace", &self.trace, 32),
-            ("remoteParent", &self.remote_parent, 16),
-        ] {
-            if let Some(value) = value
-                && !is_id_hex(value, len)
-            {
-                return Err(LineError::BadHex {
-                    key,
-                    len,
-                    value: value.to_string(),
-                });
-            }
-        }
-        if self.parent.is_some() {
-            if self.trace.is_some() {
-                return Err(LineError::NotOnRoot("trace"));
-            }
-            if self.remote_parent.is_some() {
-                return Err(LineError::NotOnRoot("remoteParent"));
-            }
-        }
-        if self.remote_parent.is_some() && self.trace.is_none() {
-            return Err(LineError::RemoteWithoutTrace);
-        }
-        Ok(())
-    }
-
-    fn into_record(self) -> Result<Record<'a>, LineError> {
-        let micros = self
-            .timestamp_micros
-            .ok_or(LineError::MissingCommonKey("timestampMicros"))?;
-        self.timestamp
-            .ok_or(LineError::MissingCommonKey("timestamp"))?;
-        let event = self.event.ok_or(LineError::MissingCommonKey("event"))?;
-        let (required, _) = keys_of(event);
-        if let Some(key) = required.iter().find(|key| self.present & key.bit() == 0) {
-            return Err(LineError::MissingKey {
-                event,
-                key: key.name(),
-            });
-        }
-        let missing = |key: Key| LineError::MissingKey {
-            event,
-            key: key.name(),
-        };
-        let body = match event {
-            Event::Dropped => Body::Dropped {
-                count: self.count.ok_or_else(|| missing(Key::Count))?,
-            },
-            Event::Start => Body::Start(Start {
-                service: self.service.ok_or_else(|| missing(Key::Service))?,
-                pid: self.pid.ok_or_else(|| missing(Key::Pid))?,
-                instance: borrowed(self.instance.ok_or_else(|| missing(Key::Instance))?),
-            }),
-            _ => {
-                let call = Call {
-                    thread: self.thread.ok_or_else(|| missing(Key::Thread))?,
-                    module: self.module.ok_or_else(|| missing(Key::Module))?,
-                    function: self.function.ok_or_else(|| missing(Key::Function))?,
-                    id: self.id.ok_or_else(|| missing(Key::Id))?,
-                    parent: self.parent,
-                };
-                if event == Event::Enter {
-                    Body::Enter {
-                        call,
-                        args: self.args.ok_or_else(|| missing(Key::Args))?,
-                        link: TraceLink {
-                            trace: self.trace.map(borrowed),
-                            remote_parent: self.remote_parent.map(borrowed),
-                        },
-                    }
-                } else {
-                    Body::Close {
-                        call,
-                        event,
-                        duration_micros: self
-                            .duration_micros
-                            .ok_or_else(|| missing(Key::DurationMicros))?,
-                        result: self.result,
-                        error: self.error,
-                    }
-                }
-            }
-        };
-        Ok(Record { micros, body })
-    }
-}
-
-/// Checks that `raw` (already known to be a JSON string) decodes to text that `probe` accepts.
-fn check_encoded(
-    raw: &RawValue,
-    key: &'static str,
-    what: &'static str,
-    probe: impl FnOnce(&str) -> Result<(), serde_json::Error>,
-) -> Result<(), LineError> {
-    let bad = |reason: String| LineError::BadEncoding { key, what, reason };
-    let text: Cow<'_, str> = serde_json::from_str(raw.get()).map_err(|e| bad(without_line(&e)))?;
-    probe(&text).map_err(|e| bad(without_line(&e)))
-}
-
 /// `text` as `len` lowercase hex digits, not all zero (a W3C id).
 pub(crate) fn is_id_hex(text: &str, len: usize) -> bool {
     text.len() == len
         && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
         && text.bytes().any(|b| b != b'0')
-}
-
-/// An id string: hex digits never need escapes, so it is borrowed from the line; one that came
-/// with escapes is not hex and gets an empty id.
-fn borrowed(text: Cow<'_, str>) -> &'_ str {
-    match text {
-        Cow::Borrowed(text) => text,
-        Cow::Owned(_) => "",
-    }
 }
 
 /// Decodes a JSON-encoded string value (`args`, `result`, `error`) to its text; the raw JSON
