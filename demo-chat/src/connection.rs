@@ -97,7 +97,6 @@ where
     S: Sink<Message> + Unpin,
     R: Stream<Item = Result<Message, ReadError>> + Unpin,
 {
-    let _token = state.connection_token();
     let limits = state.limits();
     let client_id = peer.client_id.as_str();
     let (kick_tx, mut kick_rx) = watch::channel(None);

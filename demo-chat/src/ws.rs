@@ -43,6 +43,10 @@ pub(crate) async fn upgrade(
         .and_then(|()| validate_id("client_id", &client_id))
         .and_then(|()| Since::parse(resume.since.as_deref(), resume.epoch.as_deref()));
     Ok(ws.on_upgrade(move |socket| async move {
+        // Held until the traced call below has returned, its closing record written: a
+        // graceful shutdown waits for every token, and then ends tracing (taken inside the
+        // call, it was dropped before the call's EXIT, which the shutdown could overtake).
+        let _token = state.connection_token();
         match checked {
             Err(reason) => refuse(socket, &reason, &state).await,
             Ok(since) => handle_socket(socket, room_id, client_id, since, state).await,
