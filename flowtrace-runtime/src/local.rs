@@ -1,6 +1,6 @@
-//! What each thread keeps for its traced calls, so that the hot path takes no lock: the
-//! cached [`Dispatch`], the thread's ring to the writer, the call running now, its next ids,
-//! its trace-id generator and its argument buffer.
+//! What each thread keeps for its traced calls, so that the hot path takes no lock: the call
+//! running now, the cached [`Dispatch`], the thread's ring to the writer, its next ids, its
+//! trace-id generator and its argument buffer.
 
 use std::cell::{Cell, RefCell};
 use std::sync::Arc;
@@ -48,7 +48,6 @@ impl Current {
 pub(crate) struct Local {
     dispatch: RefCell<Option<Arc<Dispatch>>>,
     ring: RefCell<Option<ThreadRing>>,
-    current: Cell<Current>,
     /// The span id of the remote parent in scope, read only by root calls.
     remote_span: Cell<u64>,
     trace_ids: TraceIds,
@@ -69,7 +68,6 @@ thread_local! {
         Local {
             dispatch: RefCell::new(None),
             ring: RefCell::new(None),
-            current: Cell::new(Current::NONE),
             remote_span: Cell::new(0),
             trace_ids: TraceIds::new(),
             last_pushed: Cell::new(Origin::NONE),
@@ -81,17 +79,30 @@ thread_local! {
 }
 
 thread_local! {
-    /// Whether the call running on this thread is inside a subtree that sampling left out.
-    /// Every traced call reads it before anything else (see `private::enabled`), so it lives
-    /// apart from `LOCAL`, in a thread-local with nothing to drop: reading it is one load,
-    /// with no check that the thread is still alive.
-    static UNSAMPLED: Cell<bool> = const { Cell::new(false) };
+    /// The traced call running on this thread. Every traced call reads it first (is it inside
+    /// a subtree that sampling left out?), so it lives apart from `LOCAL`, in a thread-local
+    /// with nothing to drop: reading it is one load, with no check that the thread is alive.
+    static CURRENT: Cell<Current> = const { Cell::new(Current::NONE) };
+}
+
+/// The traced call running on this thread.
+#[inline(always)]
+fn current() -> Current {
+    CURRENT.try_with(Cell::get).unwrap_or(Current::NONE)
+}
+
+/// Makes `current` the call running on this thread; the one it replaces.
+#[inline(always)]
+fn replace_current(current: Current) -> Current {
+    CURRENT
+        .try_with(|cell| cell.replace(current))
+        .unwrap_or(Current::NONE)
 }
 
 /// True inside a subtree that sampling left out: a call there records nothing.
 #[inline(always)]
 pub(crate) fn in_unsampled_call() -> bool {
-    UNSAMPLED.try_with(Cell::get).unwrap_or(false)
+    current().id == Current::UNSAMPLED_ID
 }
 
 /// Runs `f` with this thread's state and the current dispatch, if tracing is running.
@@ -109,24 +120,17 @@ pub(crate) fn with_local<R>(f: impl FnOnce(&Local, &Dispatch) -> Option<R>) -> O
 pub(crate) fn with_local_for_call<R>(
     f: impl FnOnce(&Local, &Dispatch, Current) -> Option<R>,
 ) -> Option<R> {
-    LOCAL
-        .try_with(|local| {
-            let current = local.current.get();
-            if current.id == Current::UNSAMPLED_ID {
-                return None;
-            }
-            local.with_dispatch(|dispatch| f(local, dispatch, current))
-        })
-        .ok()
-        .flatten()
+    let current = current();
+    if current.id == Current::UNSAMPLED_ID {
+        return None;
+    }
+    with_local(|local, dispatch| f(local, dispatch, current))
 }
 
 /// The traced call running on this thread, replaced by `current`.
 #[inline]
 pub(crate) fn swap_current(current: Current) -> Current {
-    LOCAL
-        .try_with(|local| local.replace_current(current))
-        .unwrap_or(Current::NONE)
+    replace_current(current)
 }
 
 /// Makes `current`, a future's call about to be polled, the current call of this thread;
@@ -137,15 +141,15 @@ pub(crate) fn swap_current(current: Current) -> Current {
 /// frontier, in another ring): a link record, never written, says so once, before them.
 #[inline]
 pub(crate) fn enter_poll(current: Current) -> Current {
-    LOCAL
-        .try_with(|local| {
-            let frontier = current.origin;
-            if !frontier.is_none() && frontier.ring != local.last_pushed.get().ring {
-                link_to(frontier);
-            }
-            local.replace_current(current)
-        })
-        .unwrap_or(Current::NONE)
+    let frontier = current.origin;
+    if !frontier.is_none()
+        && LOCAL
+            .try_with(|local| frontier.ring != local.last_pushed.get().ring)
+            .unwrap_or(false)
+    {
+        link_to(frontier);
+    }
+    replace_current(current)
 }
 
 #[cold]
@@ -160,42 +164,35 @@ fn link_to(frontier: Origin) {
 /// thread's latest record went (the polled call's new frontier).
 #[inline]
 pub(crate) fn leave_poll(previous: Current) -> Origin {
+    replace_current(previous);
     LOCAL
-        .try_with(|local| {
-            local.replace_current(previous);
-            local.last_pushed.get()
-        })
+        .try_with(|local| local.last_pushed.get())
         .unwrap_or(Origin::NONE)
 }
 
 /// The traced call running on this thread, and the remote parent's span id in scope.
 pub(crate) fn current_and_remote() -> (Current, u64) {
-    LOCAL
-        .try_with(|local| (local.current.get(), local.remote_span.get()))
-        .unwrap_or((Current::NONE, 0))
+    let span = LOCAL.try_with(|local| local.remote_span.get()).unwrap_or(0);
+    (current(), span)
 }
 
 /// Makes this thread run outside any call, under the remote parent `(trace, span)`; returns
 /// what to restore with [`restore_scope`].
 pub(crate) fn enter_remote_scope(trace: TraceId, span: u64) -> (Current, u64) {
-    LOCAL
-        .try_with(|local| {
-            let outside = Current {
-                trace,
-                ..Current::NONE
-            };
-            let current = local.replace_current(outside);
-            (current, local.remote_span.replace(span))
-        })
-        .unwrap_or((Current::NONE, 0))
+    let outside = Current {
+        trace,
+        ..Current::NONE
+    };
+    let span = LOCAL
+        .try_with(|local| local.remote_span.replace(span))
+        .unwrap_or(0);
+    (replace_current(outside), span)
 }
 
 /// Undoes [`enter_remote_scope`].
 pub(crate) fn restore_scope((current, span): (Current, u64)) {
-    let _ = LOCAL.try_with(|local| {
-        local.replace_current(current);
-        local.remote_span.set(span);
-    });
+    replace_current(current);
+    let _ = LOCAL.try_with(|local| local.remote_span.set(span));
 }
 
 /// The instance id of the running process segment, if tracing is running.
@@ -228,13 +225,6 @@ fn push_orphan(record: Record) {
 }
 
 impl Local {
-    /// Makes `current` the call running on this thread; the one it replaces.
-    #[inline(always)]
-    fn replace_current(&self, current: Current) -> Current {
-        let _ = UNSAMPLED.try_with(|flag| flag.set(current.id == Current::UNSAMPLED_ID));
-        self.current.replace(current)
-    }
-
     /// Runs `f` with the current dispatch, cached here until the configuration changes.
     #[inline]
     fn with_dispatch<R>(&self, f: impl FnOnce(&Dispatch) -> Option<R>) -> Option<R> {
