@@ -25,8 +25,7 @@ static TRIPLETS: [[u8; 3]; 1000] = {
 pub(crate) struct Stamp {
     /// The value the text holds, once set.
     micros: Option<u64>,
-    /// Whole seconds whose digits are in `text[..seconds_len]`.
-    seconds: u64,
+    /// How many digits of the whole seconds lead `text` (0: none to reuse).
     seconds_len: usize,
     text: [u8; 26],
     len: usize,
@@ -36,10 +35,10 @@ impl Stamp {
     /// Sets the value, reusing the seconds' digits when they have not changed.
     #[inline]
     pub(crate) fn set(&mut self, micros: u64) {
-        if self.micros == Some(micros) {
+        let previous = self.micros.replace(micros);
+        if previous == Some(micros) {
             return;
         }
-        self.micros = Some(micros);
         let seconds = micros / 1_000_000;
         if seconds == 0 {
             // Not a real epoch time (a clock before 1970-01-01T00:00:01): no leading zeros.
@@ -48,14 +47,12 @@ impl Stamp {
             self.text[..digits.len()].copy_from_slice(digits);
             self.len = digits.len();
             self.seconds_len = 0;
-            self.seconds = u64::MAX;
             return;
         }
-        if seconds != self.seconds || self.seconds_len == 0 {
+        if self.seconds_len == 0 || previous.map(|before| before / 1_000_000) != Some(seconds) {
             let mut buffer = itoa::Buffer::new();
             let digits = buffer.format(seconds).as_bytes();
             self.text[..digits.len()].copy_from_slice(digits);
-            self.seconds = seconds;
             self.seconds_len = digits.len();
         }
         let fraction = (micros % 1_000_000) as usize;
